@@ -1,0 +1,2 @@
+export { startFaultProxy, type FaultProxy, type FaultProxyOptions } from "./fault-proxy.js";
+export type { FaultProxyStats } from "./fault-policy.js";
