@@ -1,0 +1,35 @@
+import type { StorageHarness } from "./harness.js";
+import type { ConversationRecord, MessageRecord, MetaKey, OutboxEntry } from "./types.js";
+
+export interface StorageSnapshot {
+  meta: Partial<Record<MetaKey, string>>;
+  conversations: ConversationRecord[];
+  messages: Record<string, MessageRecord[]>;
+  outbox: OutboxEntry[];
+}
+
+const metaKeys: readonly MetaKey[] = ["userId", "deviceId", "cursor", "position"];
+
+/**
+ * Reads everything the storage holds for the given conversations in one
+ * readonly transaction, for before-and-after comparisons.
+ */
+export function takeSnapshot(h: StorageHarness, conversationIds: readonly string[]): Promise<StorageSnapshot> {
+  return h.read(async (tx) => {
+    const meta: Partial<Record<MetaKey, string>> = {};
+    for (const key of metaKeys) {
+      const value = await tx.getMeta(key);
+      if (value !== undefined) meta[key] = value;
+    }
+    const messages: Record<string, MessageRecord[]> = {};
+    for (const id of conversationIds) {
+      messages[id] = await tx.getMessages(id, { limit: 1_000_000 });
+    }
+    return {
+      meta,
+      conversations: await tx.listConversations(),
+      messages,
+      outbox: await tx.listOutbox(),
+    };
+  });
+}

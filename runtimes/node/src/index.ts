@@ -1,0 +1,2 @@
+export { openSqliteStorage, type SqliteStorageOptions } from "./storage/sqlite-storage.js";
+export { createNodeTransport, type NodeTransportOptions } from "./transport.js";
