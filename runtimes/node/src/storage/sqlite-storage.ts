@@ -1,6 +1,6 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { ChatStorage, StorageTransaction, TransactionMode } from "./contract.js";
-import { migrate } from "./schema.js";
+import { openDatabase, type SynchronousMode } from "./database.js";
 import { prepareStatements, type Statements } from "./statements.js";
 import { createSqliteTransaction, type TransactionScope } from "./transaction.js";
 
@@ -18,7 +18,7 @@ export interface SqliteStorageOptions {
    *
    * Source: https://www.sqlite.org/pragma.html#pragma_synchronous (WAL mode).
    */
-  synchronous?: "full" | "normal";
+  synchronous?: SynchronousMode;
 }
 
 /**
@@ -29,27 +29,8 @@ export interface SqliteStorageOptions {
  * written by a newer schema version than this package supports.
  */
 export function openSqliteStorage(path: string, options: SqliteStorageOptions = {}): ChatStorage {
-  const synchronous = options.synchronous ?? "full";
-  if (synchronous !== "full" && synchronous !== "normal") {
-    throw new Error(`synchronous is "${String(synchronous)}"; use "full" or "normal"`);
-  }
-
-  const db = new Database(path);
-  try {
-    // WAL lets readers of another connection (a debugging shell, a second
-    // process) work during a write, and makes a commit one sequential append.
-    // An in-memory database reports "memory" and has no durability to keep.
-    const journalMode = db.pragma("journal_mode = WAL", { simple: true });
-    if (journalMode !== "wal" && journalMode !== "memory") {
-      throw new Error(`storage file ${path} could not switch to WAL mode (it reports "${String(journalMode)}")`);
-    }
-    db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
-    migrate(db);
-    return new SqliteStorage(db, prepareStatements(db));
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openDatabase(path, options.synchronous ?? "full");
+  return new SqliteStorage(db, prepareStatements(db));
 }
 
 /**
