@@ -1,0 +1,68 @@
+/** Helpers for the catch-up scenarios: filling conversations fast and checking a cursor. */
+import assert from "node:assert/strict";
+
+import type { RuntimeClient } from "../runtimes/types.js";
+import { pause } from "./checks.js";
+import type { ScenarioContext } from "./types.js";
+
+/** How many conversations to fill and who writes. */
+export interface FillPlan {
+  /** The user who is a member of every conversation and sends nothing. */
+  member: string;
+  /** Users who create the groups and write the messages, in turn. */
+  senders: readonly string[];
+  conversations: number;
+  messagesPerConversation: number;
+}
+
+/**
+ * Creates the groups and commits the messages through the protocol, one
+ * sending chain per conversation running side by side. Returns the
+ * conversation ids in creation order.
+ */
+export async function fillConversations(context: ScenarioContext, plan: FillPlan): Promise<string[]> {
+  const senders = plan.senders.map((userId) => context.user(userId));
+  assert.ok(senders.length > 0, "fillConversations needs at least one sender");
+
+  const conversationIds: string[] = [];
+  for (let i = 0; i < plan.conversations; i++) {
+    const creator = senders[i % senders.length]!;
+    const others = plan.senders.filter((id) => id !== creator.userId);
+    conversationIds.push(await creator.createGroup(`catch-up ${i + 1}`, [plan.member, ...others]));
+  }
+
+  await Promise.all(
+    conversationIds.map(async (conversationId, i) => {
+      for (let j = 0; j < plan.messagesPerConversation; j++) {
+        const sender = senders[(i + j) % senders.length]!;
+        await sender.send(conversationId, `message ${j + 1} of group ${i + 1} from ${sender.userId}`);
+      }
+    }),
+  );
+  return conversationIds;
+}
+
+/**
+ * Asserts that the client's stored cursor reaches the end of its user's log:
+ * a Sync from it returns no events. The client may still be applying its
+ * own receipt events, so this polls until `timeoutMs`.
+ */
+export async function assertCursorAtEnd(
+  context: ScenarioContext,
+  client: RuntimeClient,
+  userId: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const probe = context.user(userId);
+  const deadline = Date.now() + timeoutMs;
+  let lastSeen = "";
+  while (Date.now() < deadline) {
+    const { cursor } = await client.snapshot();
+    assert.notEqual(cursor, "", `${userId} has no stored cursor`);
+    const page = await probe.chat.sync({ cursor, deviceId: "cursor-probe", limit: 10 });
+    if (page.events.length === 0) return;
+    lastSeen = page.events.map((event) => event.kind.case ?? "unknown").join(", ");
+    await pause(200);
+  }
+  assert.fail(`${userId}'s stored cursor is not at the end after ${timeoutMs} ms; Sync still returns: ${lastSeen}`);
+}

@@ -1,0 +1,109 @@
+/**
+ * Runs one scenario against one runtime: starts a server process on a free
+ * port with the scenario's flags, a fault proxy in front of it when asked,
+ * reads the server's limits, hands the scenario its context and tears
+ * everything down afterwards, whatever happened.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { Code, ConnectError } from "@connectrpc/connect";
+
+import { startFaultProxy, type FaultProxy } from "../net/fault-proxy.js";
+import type { ClientOptions, ClientRuntime } from "../runtimes/types.js";
+import { startServerProcess, type ServerProcess } from "../server-process.js";
+import { protocolUser, type ProtocolUser } from "./protocol.js";
+import type { Limits, Scenario, ScenarioContext } from "./types.js";
+
+/** Options of runScenario. */
+export interface RunScenarioOptions {
+  /** Receives the scenario's progress lines. Default: none. */
+  log?: (line: string) => void;
+  /** Keep the server's data folder after a passing run too. Default false: only a failed run keeps it. */
+  keepServerData?: boolean;
+}
+
+let runCounter = 0;
+
+/** Runs `scenario` on `runtime`; rejects with the scenario's assertion error, its server log path added. */
+export async function runScenario(
+  scenario: Scenario,
+  runtime: ClientRuntime,
+  options: RunScenarioOptions = {},
+): Promise<void> {
+  const log = options.log ?? (() => {});
+  const runId = `${scenario.id.toLowerCase()}-${process.pid}-${++runCounter}`;
+  // The harness owns the data folder so that it can keep the server's log
+  // when the scenario fails.
+  const dataDir = await mkdtemp(join(tmpdir(), `chatwire-${runId}-`));
+  const server = await startServerProcess({ dataDir, args: [...(scenario.serverArgs ?? [])] });
+  let proxy: FaultProxy | undefined;
+  let failed = true;
+  try {
+    if (scenario.proxy) proxy = await startFaultProxy({ target: { host: "127.0.0.1", port: server.port } });
+    const context = await createContext({ scenario, runtime, server, proxy, runId, log });
+    await scenario.run(context);
+    failed = false;
+  } catch (error) {
+    if (error instanceof Error) error.message += `\n(server log kept at ${server.logFile})`;
+    throw error;
+  } finally {
+    await proxy?.close();
+    await server.stop();
+    if (!failed && !options.keepServerData) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface ContextParts {
+  scenario: Scenario;
+  runtime: ClientRuntime;
+  server: ServerProcess;
+  proxy: FaultProxy | undefined;
+  runId: string;
+  log: (line: string) => void;
+}
+
+async function createContext(parts: ContextParts): Promise<ScenarioContext> {
+  const { server, runId, scenario } = parts;
+  const users = new Map<string, ProtocolUser>();
+  const user = (userId: string): ProtocolUser => {
+    let found = users.get(userId);
+    if (!found) {
+      found = protocolUser(server.url, userId, () => server.token(userId));
+      users.set(userId, found);
+    }
+    return found;
+  };
+  const limits = await readLimits(user("conformance-probe"));
+
+  return {
+    runtime: parts.runtime,
+    serverUrl: server.url,
+    proxy: parts.proxy,
+    limits,
+    token: (userId, ttlSeconds) => server.token(userId, ttlSeconds),
+    user,
+    clientOptions(userId, label = "main", overrides = {}): ClientOptions {
+      return {
+        userId,
+        baseUrl: server.url,
+        storageName: `${runId}-${userId}-${label}`,
+        getToken: () => server.token(userId),
+        ...overrides,
+      };
+    },
+    step: (message) => parts.log(`[${parts.runtime.name} ${scenario.id}] ${message}`),
+  };
+}
+
+async function readLimits(probe: ProtocolUser): Promise<Limits> {
+  const info = await probe.chat.getServerInfo({});
+  const limits = info.limits;
+  if (!limits) throw new ConnectError("GetServerInfo returned no limits", Code.Internal);
+  return {
+    maxMessageBytes: limits.maxMessageBytes,
+    maxPageSize: limits.maxPageSize,
+    heartbeatIntervalMs: limits.heartbeatIntervalMs,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * What a scenario is and what it gets to work with.
+ *
+ * A scenario plays one situation end to end against a real server process
+ * and one client runtime, and checks one or more guarantees with
+ * `node:assert`, so it runs the same under vitest and under a command-line
+ * runner. It states what it needs (server flags, a fault proxy between the
+ * clients and the server); the harness provides it and cleans up.
+ */
+import type { FaultProxy } from "../net/fault-proxy.js";
+import type { ClientOptions, ClientRuntime } from "../runtimes/types.js";
+import type { ProtocolUser } from "./protocol.js";
+
+/** The guarantees of the chatwire contract, by number. */
+export type Guarantee =
+  | "G1 durable local accept"
+  | "G2 exactly-once effect"
+  | "G3 server ack"
+  | "G4 one order for everyone"
+  | "G5 differential sync by cursor"
+  | "G6 real-time with fallback"
+  | "G7 gap and expiry detection"
+  | "G8 receipts and multi-device"
+  | "G9 explicit connection state"
+  | "G10 lifecycle aware"
+  | "G11 nobody misses a message"
+  | "G12 authenticated and authorized"
+  | "G13 bad input is an error";
+
+/** The server's limits as GetServerInfo reports them. */
+export interface Limits {
+  maxMessageBytes: number;
+  maxPageSize: number;
+  heartbeatIntervalMs: number;
+}
+
+/** What the harness hands a running scenario. */
+export interface ScenarioContext {
+  readonly runtime: ClientRuntime;
+  /** The server's URL. Clients connect here unless a scenario points them at the proxy. */
+  readonly serverUrl: string;
+  /** A fault proxy in front of the server, when the scenario asked for one; its `url` is for clients. */
+  readonly proxy: FaultProxy | undefined;
+  readonly limits: Limits;
+  /** Mints a token for `userId`, valid for `ttlSeconds` (default one hour). */
+  token(userId: string, ttlSeconds?: number): Promise<string>;
+  /** Protocol clients acting as `userId`, straight to the server. */
+  user(userId: string): ProtocolUser;
+  /**
+   * Client options for `userId`: the server's URL, a storage name unique
+   * to this run (`label` tells two storages of one user apart) and a token
+   * callback that mints hour-long tokens. `overrides` replaces any field.
+   */
+  clientOptions(userId: string, label?: string, overrides?: Partial<ClientOptions>): ClientOptions;
+  /** Records a progress line in the scenario's log. */
+  step(message: string): void;
+}
+
+/** One end-to-end scenario. */
+export interface Scenario {
+  /** Short stable id ("S1"), used in test names and reports. */
+  readonly id: string;
+  /** What happens and what must hold, in one line. */
+  readonly title: string;
+  readonly guarantees: readonly Guarantee[];
+  /** Extra chatwire-server flags ("--heartbeat-ms", "300"). */
+  readonly serverArgs?: readonly string[];
+  /** True when clients must connect through a fault proxy. */
+  readonly proxy?: boolean;
+  /** Upper bound for the whole scenario, in ms. */
+  readonly timeoutMs: number;
+  run(context: ScenarioContext): Promise<void>;
+}
