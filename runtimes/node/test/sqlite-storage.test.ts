@@ -126,7 +126,7 @@ describe("SQLite transactions", () => {
     await storage.close();
   });
 
-  it("run after one that finished without awaiting its operations", async () => {
+  it("commit an operation that was not awaited", async () => {
     const storage = openSqliteStorage(await tempFile());
 
     // The operation runs at the call, so the commit includes it.

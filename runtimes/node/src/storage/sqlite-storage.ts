@@ -6,7 +6,7 @@ import { createSqliteTransaction, type TransactionScope } from "./transaction.js
 
 export interface SqliteStorageOptions {
   /**
-   * How hard SQLite works to make each commit durable. Default "full".
+   * Durability level of each commit. Default "full".
    *
    * - "full": SQLite syncs the write-ahead log to disk at every commit, so a
    *   committed transaction survives a process kill, an OS crash and a power
@@ -80,8 +80,9 @@ class SqliteStorage implements ChatStorage {
 
   async #run<T>(mode: TransactionMode, run: (tx: StorageTransaction) => Promise<T>): Promise<T> {
     const db = this.#db;
-    // IMMEDIATE takes the write lock at BEGIN, so a write never fails halfway
-    // through the callback because another connection started writing first.
+    // IMMEDIATE takes the write lock at BEGIN. When another connection holds
+    // it past the busy timeout, the transaction fails here, before the
+    // callback runs, instead of at its first write.
     db.exec(mode === "readwrite" ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
     const scope: TransactionScope = { mode, active: true };
     try {
