@@ -199,6 +199,24 @@ describe("SQLite operation errors", () => {
   });
 });
 
+describe("SQLite records", () => {
+  it("name a conversation whose members JSON is damaged", async () => {
+    const path = await tempFile();
+    await openSqliteStorage(path).close();
+    const other = new Database(path);
+    other
+      .prepare("INSERT INTO conversations VALUES ('group:broken', 'group', '', '[{', 0, 0, 0, 0)")
+      .run();
+    other.close();
+    const storage = openSqliteStorage(path);
+
+    const attempt = storage.transaction("readonly", (tx) => tx.getConversation("group:broken"));
+
+    await expect(attempt).rejects.toThrow("conversation group:broken has invalid members JSON");
+    await storage.close();
+  });
+});
+
 describe("SQLite close", () => {
   it("rejects transactions requested after it", async () => {
     const path = await tempFile();

@@ -57,7 +57,16 @@ export function toConversationRow(record: ConversationRecord): ConversationRow {
 }
 
 export function fromConversationRow(row: ConversationRow): ConversationRecord {
-  const members = JSON.parse(row.members_json) as MemberRecord[];
+  let members: MemberRecord[];
+  try {
+    members = JSON.parse(row.members_json) as MemberRecord[];
+  } catch (error) {
+    throw new Error(
+      `conversation ${row.conversation_id} has invalid members JSON in the storage file; ` +
+        "clear the synced state so the next sync stores it again",
+      { cause: error },
+    );
+  }
   return {
     conversationId: row.conversation_id,
     kind: row.kind as ConversationRecord["kind"],
