@@ -1,2 +1,3 @@
 export { startFaultProxy, type FaultProxy, type FaultProxyOptions } from "./fault-proxy.js";
 export type { FaultProxyStats } from "./fault-policy.js";
+export { pickFreePort } from "./free-port.js";
