@@ -1,0 +1,20 @@
+/** Identifiers the server assigns. */
+import { randomBytes } from "node:crypto";
+
+/**
+ * Generates a UUIDv7 (RFC 9562): a 48-bit Unix time in milliseconds, then
+ * random bits, so ids sort roughly by creation time and need no coordination.
+ */
+export function uuidV7(nowMs: number = Date.now()): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(nowMs, 0, 6);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A short random id for log correlation, as in the x-request-id header. */
+export function requestId(): string {
+  return randomBytes(8).toString("hex");
+}

@@ -1,0 +1,13 @@
+/**
+ * @chatwire/server: the reference chatwire.v1 server.
+ *
+ * ```ts
+ * const server = await startServer({ port: 0, dataDir: "./data", jwtSecret });
+ * const token = await mintToken({ secret: jwtSecret, userId: "alice", ttlSeconds: 3600 });
+ * // connect clients to server.url with "Authorization: Bearer <token>"
+ * await server.close();
+ * ```
+ */
+export { startServer, type RunningServer } from "./server.js";
+export type { ServerOptions } from "./options.js";
+export { mintToken, type MintTokenOptions } from "./auth/tokens.js";

@@ -1,0 +1,147 @@
+/** Options of a chatwire server, their defaults and their checks. */
+import type { JSONWebKeySet } from "jose";
+import type { Logger } from "pino";
+
+export interface ServerOptions {
+  /** TCP port. 0 picks a free port (see RunningServer.port). Default 8080. */
+  port?: number;
+  /**
+   * Address to listen on. Default 127.0.0.1, reachable from this machine only;
+   * use 0.0.0.0 in a container so that the published port reaches it.
+   */
+  host?: string;
+  /** Directory of the SQLite database (and the development secret). Created when missing. Default "./data". */
+  dataDir?: string;
+  /**
+   * Development mode: serves GET /dev/token and, without jwtSecret or jwks,
+   * signs with a secret generated once and kept in dataDir. Default false,
+   * because /dev/token hands out a token for any user.
+   */
+  dev?: boolean;
+  /** HS256 secret for bearer tokens, at least 32 bytes. Required unless jwks is set or dev is true. */
+  jwtSecret?: string;
+  /** Public keys for asymmetric tokens (EdDSA, ES256, RS256, ...), as a JSON Web Key Set. */
+  jwks?: JSONWebKeySet;
+  /** Required `iss` claim; unset accepts any issuer. */
+  jwtIssuer?: string;
+  /** Required `aud` claim; unset accepts any audience. */
+  jwtAudience?: string;
+  /** Maximum message text in UTF-8 bytes. Default 16,384: a long chat message, still cheap to fan out. */
+  maxMessageBytes?: number;
+  /** Maximum members per conversation. Default 500: every message is appended to each member's log. */
+  maxMembers?: number;
+  /** Maximum events or messages per page. Default 1,000. */
+  maxPageSize?: number;
+  /** Page size when a request leaves it 0. Default 500. */
+  defaultPageSize?: number;
+  /** Maximum SyncRequest.wait_ms. Default 30,000: below the idle timeout of common proxies (60 s). */
+  maxLongPollMs?: number;
+  /**
+   * Interval of heartbeats on an idle Subscribe stream, in ms. Default 10,000:
+   * clients detect a dead stream after about 2.5 intervals (25 s).
+   */
+  heartbeatMs?: number;
+  /** Requests per second per user, with bursts of twice as many. 0 disables the limit. Default 100. */
+  rateLimit?: number;
+  /** How long events are kept, in seconds. Default 2,592,000 (30 days). */
+  retentionSeconds?: number;
+  /** How often expired events are deleted, in ms. Default 600,000 (10 minutes). */
+  pruneIntervalMs?: number;
+  /**
+   * SQLite durability. "full" (default) fsyncs every commit so acknowledged
+   * messages survive a power loss; "normal" survives process crashes only.
+   */
+  sqliteSynchronous?: "full" | "normal";
+  /**
+   * Largest request message the server reads, in bytes. Default 1 MiB, or
+   * maxMessageBytes plus 64 KiB when that is larger. Bigger requests get
+   * resource_exhausted before they are buffered.
+   */
+  readMaxBytes?: number;
+  /** How long shutdown waits for in-flight requests before closing connections, in ms. Default 10,000. */
+  shutdownGraceMs?: number;
+  /** Logger for start, stop and caught errors. Default: none (a silent pino logger). */
+  logger?: Logger;
+}
+
+export type ResolvedOptions = Required<Omit<ServerOptions, "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience">> &
+  Pick<ServerOptions, "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience">;
+
+export const DEFAULTS = {
+  port: 8080,
+  host: "127.0.0.1",
+  dataDir: "./data",
+  maxMessageBytes: 16_384,
+  maxMembers: 500,
+  maxPageSize: 1_000,
+  defaultPageSize: 500,
+  maxLongPollMs: 30_000,
+  heartbeatMs: 10_000,
+  rateLimit: 100,
+  retentionSeconds: 30 * 24 * 60 * 60,
+  pruneIntervalMs: 10 * 60 * 1000,
+  sqliteSynchronous: "full",
+  shutdownGraceMs: 10_000,
+} as const;
+
+const MIB = 1024 * 1024;
+
+function checkInteger(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} is ${value}; use a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Fills in defaults and checks ranges; throws a RangeError that names the option. */
+export function resolveOptions(options: ServerOptions, logger: Logger): ResolvedOptions {
+  const maxMessageBytes = checkInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1, 64 * MIB);
+  const maxPageSize = checkInteger("maxPageSize", options.maxPageSize ?? DEFAULTS.maxPageSize, 1, 100_000);
+  const resolved: ResolvedOptions = {
+    port: checkInteger("port", options.port ?? DEFAULTS.port, 0, 65_535),
+    host: options.host ?? DEFAULTS.host,
+    dataDir: options.dataDir ?? DEFAULTS.dataDir,
+    dev: options.dev ?? false,
+    jwtSecret: options.jwtSecret,
+    jwks: options.jwks,
+    jwtIssuer: options.jwtIssuer,
+    jwtAudience: options.jwtAudience,
+    maxMessageBytes,
+    maxMembers: checkInteger("maxMembers", options.maxMembers ?? DEFAULTS.maxMembers, 2, 100_000),
+    maxPageSize,
+    defaultPageSize: checkInteger(
+      "defaultPageSize",
+      options.defaultPageSize ?? Math.min(DEFAULTS.defaultPageSize, maxPageSize),
+      1,
+      maxPageSize,
+    ),
+    maxLongPollMs: checkInteger("maxLongPollMs", options.maxLongPollMs ?? DEFAULTS.maxLongPollMs, 0, 3_600_000),
+    heartbeatMs: checkInteger("heartbeatMs", options.heartbeatMs ?? DEFAULTS.heartbeatMs, 10, 3_600_000),
+    rateLimit: checkInteger("rateLimit", options.rateLimit ?? DEFAULTS.rateLimit, 0, 1_000_000),
+    retentionSeconds: checkInteger(
+      "retentionSeconds",
+      options.retentionSeconds ?? DEFAULTS.retentionSeconds,
+      1,
+      Number.MAX_SAFE_INTEGER / 1000,
+    ),
+    pruneIntervalMs: checkInteger("pruneIntervalMs", options.pruneIntervalMs ?? DEFAULTS.pruneIntervalMs, 10, 2 ** 31 - 1),
+    sqliteSynchronous: options.sqliteSynchronous ?? DEFAULTS.sqliteSynchronous,
+    readMaxBytes: checkInteger(
+      "readMaxBytes",
+      options.readMaxBytes ?? Math.max(MIB, maxMessageBytes + 64 * 1024),
+      1024,
+      2 ** 31 - 1,
+    ),
+    shutdownGraceMs: checkInteger("shutdownGraceMs", options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs, 0, 3_600_000),
+    logger,
+  };
+  if (resolved.sqliteSynchronous !== "full" && resolved.sqliteSynchronous !== "normal") {
+    throw new RangeError(`sqliteSynchronous is ${JSON.stringify(resolved.sqliteSynchronous)}; use "full" or "normal"`);
+  }
+  if (resolved.readMaxBytes < maxMessageBytes) {
+    throw new RangeError(
+      `readMaxBytes is ${resolved.readMaxBytes}, below maxMessageBytes ${maxMessageBytes}; raise readMaxBytes`,
+    );
+  }
+  return resolved;
+}

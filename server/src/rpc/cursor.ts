@@ -1,0 +1,45 @@
+/**
+ * Sync cursors. A cursor is base64url text of "c1.<log epoch>.<position>":
+ * the position of the last event a device applied, bound to the log epoch of
+ * the database that issued it. Clients treat it as opaque.
+ */
+import type { LogBounds } from "../store/types.js";
+import { cursorExpired, cursorInvalid } from "./errors.js";
+
+const CURSOR_TEXT = /^c1\.([0-9a-f]{1,64})\.(0|[1-9][0-9]{0,15})$/;
+
+export function encodeCursor(epoch: string, position: number): string {
+  return Buffer.from(`c1.${epoch}.${position}`).toString("base64url");
+}
+
+/** Parses a cursor, or throws invalid_argument (CURSOR_INVALID) for text this server never issued. */
+export function decodeCursor(field: string, cursor: string): { epoch: string; position: number } {
+  if (cursor.length > 200) throw cursorInvalid(field, "it is too long");
+  const match = CURSOR_TEXT.exec(Buffer.from(cursor, "base64url").toString("latin1"));
+  const position = Number(match?.[2]);
+  if (match === null || match[1] === undefined || !Number.isSafeInteger(position)) {
+    throw cursorInvalid(field, "it is malformed");
+  }
+  return { epoch: match[1], position };
+}
+
+/**
+ * Resolves a request cursor to the position after which to read. An empty
+ * cursor starts at the oldest event kept. A cursor from another log epoch or
+ * older than retention throws out_of_range (CURSOR_EXPIRED); one past the
+ * head of the log throws invalid_argument (CURSOR_INVALID).
+ */
+export function resolveCursor(field: string, cursor: string, epoch: string, bounds: LogBounds): number {
+  if (cursor === "") return bounds.prunedThrough;
+  const decoded = decodeCursor(field, cursor);
+  if (decoded.epoch !== epoch) {
+    throw cursorExpired(field, "it belongs to an event log this server no longer has");
+  }
+  if (decoded.position > bounds.head) {
+    throw cursorInvalid(field, `it points to position ${decoded.position}, past the end of the log at ${bounds.head}`);
+  }
+  if (decoded.position < bounds.prunedThrough) {
+    throw cursorExpired(field, "the events after it were deleted by retention");
+  }
+  return decoded.position;
+}

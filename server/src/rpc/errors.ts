@@ -1,0 +1,147 @@
+/**
+ * Error constructors for every failure a chatwire server reports.
+ *
+ * Each error is a ConnectError with a fixed code and, where chatwire.v1 lists a
+ * reason, an ErrorDetail naming the field, the limit and the actual value. The
+ * stores throw these too, so that every store implementation reports the same
+ * code, reason and message for the same failure.
+ */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorDetailSchema, ErrorReason } from "@chatwire/gen";
+
+interface DetailInit {
+  reason: ErrorReason;
+  field?: string;
+  limit?: number;
+  actual?: number;
+  retryAfterMs?: number;
+}
+
+/** Formats a count with thousands separators, as in "16,385". */
+export function formatCount(value: number): string {
+  return value.toLocaleString("en-US");
+}
+
+function withDetail(message: string, code: Code, detail: DetailInit): ConnectError {
+  const value = create(ErrorDetailSchema, {
+    reason: detail.reason,
+    field: detail.field ?? "",
+    limit: BigInt(detail.limit ?? 0),
+    actual: BigInt(detail.actual ?? 0),
+    retryAfterMs: detail.retryAfterMs ?? 0,
+  });
+  return new ConnectError(message, code, undefined, [{ desc: ErrorDetailSchema, value }]);
+}
+
+/** A field that is missing or malformed: invalid_argument, FIELD_INVALID. */
+export function fieldInvalid(field: string, message: string): ConnectError {
+  return withDetail(message, Code.InvalidArgument, { reason: ErrorReason.FIELD_INVALID, field });
+}
+
+/**
+ * A field over its limit: invalid_argument, FIELD_TOO_LARGE. The message reads
+ * "<field> is <actual> <unit>; the limit is <limit> <unit>".
+ */
+export function fieldTooLarge(field: string, actual: number, limit: number, unit: string): ConnectError {
+  const suffix = unit === "" ? "" : ` ${unit}`;
+  return withDetail(
+    `${field} is ${formatCount(actual)}${suffix}; the limit is ${formatCount(limit)}${suffix}`,
+    Code.InvalidArgument,
+    { reason: ErrorReason.FIELD_TOO_LARGE, field, limit, actual },
+  );
+}
+
+/**
+ * A field over a maximum that is a setting rather than a size, as in
+ * "wait_ms is 60000; the maximum is 30000": invalid_argument, FIELD_TOO_LARGE.
+ */
+export function fieldAboveMaximum(field: string, actual: number, maximum: number): ConnectError {
+  return withDetail(`${field} is ${actual}; the maximum is ${maximum}`, Code.InvalidArgument, {
+    reason: ErrorReason.FIELD_TOO_LARGE,
+    field,
+    limit: maximum,
+    actual,
+  });
+}
+
+/** The same error for a missing conversation and for a non-member, so that nothing leaks. */
+export function conversationNotFound(field = "conversation_id"): ConnectError {
+  return withDetail(
+    "conversation not found, or the caller is not a member of it",
+    Code.NotFound,
+    { reason: ErrorReason.CONVERSATION_NOT_FOUND, field },
+  );
+}
+
+export function idempotencyKeyReused(clientMessageId: string): ConnectError {
+  return withDetail(
+    `client_message_id ${clientMessageId} was already used for a message with other text or ` +
+      "another conversation; generate a new UUIDv7 for a new message",
+    Code.AlreadyExists,
+    { reason: ErrorReason.IDEMPOTENCY_KEY_REUSED, field: "client_message_id" },
+  );
+}
+
+export function conversationKind(message: string): ConnectError {
+  return withDetail(message, Code.FailedPrecondition, { reason: ErrorReason.CONVERSATION_KIND });
+}
+
+export function tooManyMembers(field: string, actual: number, limit: number): ConnectError {
+  return withDetail(
+    `the conversation would have ${formatCount(actual)} members; the limit is ${formatCount(limit)} members`,
+    Code.ResourceExhausted,
+    { reason: ErrorReason.TOO_MANY_MEMBERS, field, limit, actual },
+  );
+}
+
+export function cursorInvalid(field: string, why: string): ConnectError {
+  return withDetail(
+    `${field} is not a cursor this server issued (${why}); sync from an empty cursor`,
+    Code.InvalidArgument,
+    { reason: ErrorReason.CURSOR_INVALID, field },
+  );
+}
+
+export function cursorExpired(field: string, why: string): ConnectError {
+  return withDetail(
+    `${field} has expired (${why}); discard the synced state and sync from an empty cursor`,
+    Code.OutOfRange,
+    { reason: ErrorReason.CURSOR_EXPIRED, field },
+  );
+}
+
+export function tokenInvalid(why: string): ConnectError {
+  return withDetail(`invalid bearer token: ${why}`, Code.Unauthenticated, {
+    reason: ErrorReason.TOKEN_INVALID,
+  });
+}
+
+export function tokenExpired(): ConnectError {
+  return withDetail(
+    "the bearer token has expired; obtain a fresh token and retry",
+    Code.Unauthenticated,
+    { reason: ErrorReason.TOKEN_EXPIRED },
+  );
+}
+
+export function rateLimited(limitPerSecond: number, retryAfterMs: number): ConnectError {
+  return withDetail(
+    `rate limit of ${formatCount(limitPerSecond)} requests per second exceeded; retry in ${retryAfterMs} ms`,
+    Code.ResourceExhausted,
+    { reason: ErrorReason.RATE_LIMITED, limit: limitPerSecond, retryAfterMs },
+  );
+}
+
+export function shuttingDown(): ConnectError {
+  return new ConnectError("the server is shutting down; reconnect with backoff", Code.Unavailable);
+}
+
+/** A receipt mark above the conversation's newest message: invalid_argument, FIELD_TOO_LARGE. */
+export function markAboveLastSeq(field: string, actual: number, lastSeq: number): ConnectError {
+  return withDetail(
+    `${field} is ${formatCount(actual)}; the conversation's last seq is ${formatCount(lastSeq)}`,
+    Code.InvalidArgument,
+    { reason: ErrorReason.FIELD_TOO_LARGE, field, limit: lastSeq, actual },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * startServer: wires the store, fan-out, RPC services and HTTP listener into
+ * one running server, and takes it down again in order.
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ChatService, ConversationService } from "@chatwire/gen";
+import { pino } from "pino";
+import { loadOrCreateDevSecret } from "./auth/dev-secret.js";
+import { checkSecret, createTokenVerifier } from "./auth/tokens.js";
+import { createDevTokenRoute } from "./dev-token.js";
+import { createInProcessFanOut } from "./fanout/in-process.js";
+import { listen } from "./http/listener.js";
+import { createRoutes } from "./http/routes.js";
+import { createMetrics } from "./metrics.js";
+import { resolveOptions, type ServerOptions } from "./options.js";
+import { createChatService } from "./rpc/chat-service.js";
+import { createConversationService } from "./rpc/conversation-service.js";
+import { createServerInterceptor } from "./rpc/interceptor.js";
+import { createRateLimiter } from "./rpc/rate-limit.js";
+import type { ServiceDeps } from "./rpc/service-deps.js";
+import { openSqliteStore } from "./store/sqlite/sqlite-store.js";
+import { StreamHub } from "./streams/hub.js";
+import { startRetention } from "./retention.js";
+
+export interface RunningServer {
+  /** Base URL for clients, as in http://127.0.0.1:8080. */
+  url: string;
+  /** The bound port (the chosen one when the options asked for port 0). */
+  port: number;
+  /**
+   * Shuts down gracefully: stops accepting connections, answers /healthz with
+   * 503, ends Subscribe streams with unavailable, waits for in-flight calls
+   * and commits, then closes connections and the database.
+   */
+  close(): Promise<void>;
+}
+
+export const DATABASE_FILE = "chatwire.sqlite";
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: "silent" });
+  const config = resolveOptions(options, logger);
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+
+  let secret = config.jwtSecret;
+  if (secret !== undefined) checkSecret("jwtSecret", secret);
+  if (secret === undefined && config.dev) secret = loadOrCreateDevSecret(dataDir);
+  if (secret === undefined && config.jwks === undefined) {
+    throw new Error(
+      "no way to verify bearer tokens: set jwtSecret (HS256) or jwks (asymmetric keys), or enable dev mode",
+    );
+  }
+
+  const metrics = createMetrics();
+  const fanOut = createInProcessFanOut();
+  const databasePath = join(dataDir, DATABASE_FILE);
+  const store = openSqliteStore({
+    path: databasePath,
+    synchronous: config.sqliteSynchronous,
+    observer: {
+      eventsCommitted(heads) {
+        for (const [userId, position] of heads) fanOut.publish(userId, position);
+      },
+      batchCommitted(size, latencies) {
+        metrics.commitBatchSize.observe(size);
+        for (const seconds of latencies) metrics.commitLatency.observe(seconds);
+      },
+    },
+    onCommitError(error, writes) {
+      logger.error({ err: error, writes }, "store commit failed; the writes were rejected with unavailable");
+    },
+  });
+  const hub = new StreamHub({
+    fanOut,
+    heartbeatMs: config.heartbeatMs,
+    onCountChange: (open) => metrics.streamsOpen.set(open),
+  });
+
+  let draining = false;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const limiter = createRateLimiter(config.rateLimit);
+  const deps: ServiceDeps = { store, hub, metrics, logger, limits: config };
+  const rpc = connectNodeAdapter({
+    routes(router: ConnectRouter) {
+      router.service(ChatService, createChatService(deps));
+      router.service(ConversationService, createConversationService(deps));
+    },
+    readMaxBytes: config.readMaxBytes,
+    interceptors: [
+      createServerInterceptor({
+        verify: createTokenVerifier({
+          secret,
+          jwks: config.jwks,
+          issuer: config.jwtIssuer,
+          audience: config.jwtAudience,
+        }),
+        limiter,
+        rateLimit: config.rateLimit,
+        metrics,
+        logger,
+        draining: () => draining,
+        inFlight: {
+          enter: () => void inFlight++,
+          leave: () => {
+            inFlight--;
+            if (inFlight === 0) onIdle?.();
+          },
+        },
+      }),
+    ],
+  });
+  const handler = createRoutes({
+    rpc,
+    registry: metrics.registry,
+    draining: () => draining,
+    devToken: config.dev && secret !== undefined ? createDevTokenRoute(secret, config.jwtIssuer, config.jwtAudience) : undefined,
+    onError(error, path) {
+      logger.error({ err: error, path }, "unexpected error while serving an HTTP route");
+    },
+  });
+
+  let listener;
+  try {
+    listener = await listen(handler, config.port, config.host);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const retention = startRetention({ store, logger, retentionSeconds: config.retentionSeconds, intervalMs: config.pruneIntervalMs });
+  const sweeper = setInterval(() => limiter.sweep(), 10_000).unref();
+
+  const hostInUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${hostInUrl}:${listener.port}`;
+  logger.info(
+    {
+      url,
+      store: "sqlite",
+      database: databasePath,
+      synchronous: config.sqliteSynchronous,
+      dev: config.dev,
+      auth: [secret === undefined ? undefined : "HS256", config.jwks === undefined ? undefined : "JWKS"].filter(Boolean),
+    },
+    "chatwire server listening",
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    draining = true;
+    listener.stopAccepting();
+    hub.closeAll();
+    if (inFlight > 0) {
+      await new Promise<void>((resolveIdle) => {
+        const timer = setTimeout(resolveIdle, config.shutdownGraceMs);
+        onIdle = () => {
+          clearTimeout(timer);
+          resolveIdle();
+        };
+      });
+    }
+    await retention.stop();
+    await store.close();
+    clearInterval(sweeper);
+    await listener.closeConnections(config.shutdownGraceMs);
+    await fanOut.close();
+    logger.info({ url }, "chatwire server stopped");
+  };
+
+  return {
+    url,
+    port: listener.port,
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}
