@@ -1,0 +1,199 @@
+import { Code } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
+import type { ChatService, Event } from "@chatwire/gen";
+import { callWithDeadline, linkedController, sleep } from "../connection/call.js";
+import { ChatError } from "../errors/chat-error.js";
+import type { Clock, Logger, TimerHandle, Tuning } from "../options.js";
+import type { ServerInfoCache } from "../server-info.js";
+import type { ChatStorage } from "../storage/types.js";
+import { applyEventPage } from "./apply-events.js";
+import type { AppliedPage } from "./apply-events.js";
+
+/** What the sync engine needs from the client. */
+export interface SyncContext {
+  storage: ChatStorage;
+  chat: Client<typeof ChatService>;
+  serverInfo: ServerInfoCache;
+  clock: Clock;
+  tuning: Tuning;
+  logger: Logger;
+  userId: string;
+  deviceId(): string;
+  /** Called after each committed page, before the next one is requested. */
+  onApplied(page: AppliedPage): void;
+  /** Called after the synced state was discarded for a rebuild. */
+  onResync(reason: string): void;
+}
+
+/** Heartbeat interval assumed until the server names one, in ms. */
+const defaultHeartbeatIntervalMs = 30_000;
+
+/** Consecutive gaps that `catchUp` re-syncs at once before it reports a failure. */
+const maxImmediateGapRetries = 3;
+
+/** Errors thrown because a stream sent nothing in time after opening. */
+const firstFrameTimeouts = new WeakSet<ChatError>();
+
+/** Tells whether `error` reports a stream that sent no first frame in time (a buffering proxy). */
+export function isFirstFrameTimeout(error: ChatError): boolean {
+  return firstFrameTimeouts.has(error);
+}
+
+/**
+ * Moves the user's event log into storage: paged differential `Sync`, the
+ * `Subscribe` stream with its liveness check, and long-polling `Sync`.
+ * Every page or batch is applied together with its cursor in one
+ * transaction; applying checks continuity (see applyEventPage).
+ */
+export class SyncEngine {
+  readonly #context: SyncContext;
+
+  constructor(context: SyncContext) {
+    this.#context = context;
+  }
+
+  /** Pages through Sync from the stored cursor until the server has nothing more. */
+  async catchUp(signal: AbortSignal): Promise<void> {
+    let gaps = 0;
+    for (;;) {
+      const response = await this.#syncPage(signal, 0);
+      const page = await this.#apply(response.events, response.nextCursor);
+      if (page.gap !== undefined) {
+        gaps += 1;
+        this.#logGap(page.gap);
+        if (gaps > maxImmediateGapRetries) throw gapError(page.gap);
+        continue;
+      }
+      gaps = 0;
+      if (!response.hasMore) return;
+    }
+  }
+
+  /**
+   * Long-polls Sync until `until` (ms since the epoch) or until a call fails.
+   * `onPolled` runs after each successful call.
+   */
+  async longPoll(signal: AbortSignal, until: number, onPolled: () => void): Promise<void> {
+    const { clock, tuning, serverInfo } = this.#context;
+    while (!signal.aborted && clock.now() < until) {
+      const waitMs = Math.min(tuning.longPollWaitMs, serverInfo.limits?.maxLongPollMs || Number.POSITIVE_INFINITY);
+      const started = clock.now();
+      const response = await this.#syncPage(signal, waitMs);
+      const page = await this.#apply(response.events, response.nextCursor);
+      if (page.gap !== undefined) throw gapError(page.gap);
+      onPolled();
+      // A server that answers an empty long-poll at once would turn this loop into a busy loop.
+      if (!response.hasMore && response.events.length === 0 && clock.now() - started < waitMs / 2) {
+        await sleep(clock, Math.min(waitMs, tuning.backoffCapMs), signal);
+      }
+    }
+  }
+
+  /**
+   * Streams events with Subscribe from the stored cursor until the stream
+   * fails. `onFrame` runs after each frame is handled. The stream is aborted
+   * when no frame arrives within firstFrameTimeoutMs after opening, or within
+   * livenessFactor heartbeat intervals after that (a silently dead
+   * connection); both end in deadline_exceeded.
+   */
+  async stream(signal: AbortSignal, onFrame: () => void): Promise<never> {
+    const { storage, chat, clock, tuning, serverInfo, logger } = this.#context;
+    const cursor = (await storage.transaction("readonly", (tx) => tx.getMeta("cursor"))) ?? "";
+    const { controller, dispose } = linkedController(signal);
+    let heartbeatIntervalMs = serverInfo.limits?.heartbeatIntervalMs || defaultHeartbeatIntervalMs;
+    let sawFrame = false;
+    let timeout: "first-frame" | "liveness" | undefined;
+    let timer: TimerHandle | undefined;
+    const disarm = () => {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+    };
+    const arm = (delayMs: number) => {
+      disarm();
+      timer = clock.setTimeout(() => {
+        timeout = sawFrame ? "liveness" : "first-frame";
+        controller.abort(new ChatError(Code.DeadlineExceeded, `event stream silent for ${delayMs} ms`));
+      }, delayMs);
+    };
+
+    arm(tuning.firstFrameTimeoutMs);
+    try {
+      const frames = chat.subscribe({ cursor, deviceId: this.#context.deviceId() }, { signal: controller.signal });
+      for await (const frame of frames) {
+        sawFrame = true;
+        disarm();
+        if (frame.kind.case === "heartbeat") {
+          heartbeatIntervalMs = frame.kind.value.intervalMs || heartbeatIntervalMs;
+        } else if (frame.kind.case === "batch") {
+          const page = await this.#apply(frame.kind.value.events, frame.kind.value.cursor);
+          if (page.gap !== undefined) {
+            this.#logGap(page.gap);
+            throw gapError(page.gap);
+          }
+        }
+        onFrame();
+        arm(Math.ceil(tuning.livenessFactor * heartbeatIntervalMs));
+      }
+      throw new ChatError(Code.Unavailable, "event stream ended by the server; reconnecting");
+    } catch (thrown) {
+      if (timeout === "first-frame" && !signal.aborted) {
+        const error = new ChatError(
+          Code.DeadlineExceeded,
+          `event stream sent no frame within ${tuning.firstFrameTimeoutMs} ms of opening; a proxy may be buffering the response`,
+          { cause: thrown },
+        );
+        firstFrameTimeouts.add(error);
+        throw error;
+      }
+      if (timeout === "liveness" && !signal.aborted) {
+        const limitMs = Math.ceil(tuning.livenessFactor * heartbeatIntervalMs);
+        logger.warn({ limitMs, heartbeatIntervalMs }, "event stream went silent; reconnecting");
+        throw new ChatError(
+          Code.DeadlineExceeded,
+          `event stream sent no frame for ${limitMs} ms (${tuning.livenessFactor} heartbeat intervals of ${heartbeatIntervalMs} ms); reconnecting`,
+          { cause: thrown },
+        );
+      }
+      throw thrown;
+    } finally {
+      disarm();
+      dispose();
+    }
+  }
+
+  /** Discards conversations, messages and the cursor (keeping the outbox) so the next sync rebuilds them. */
+  async resync(reason: string): Promise<void> {
+    await this.#context.storage.transaction("readwrite", (tx) => tx.clearSyncedState());
+    this.#context.logger.warn({ reason }, "sync cursor unusable; local state discarded and rebuilt from the server");
+    this.#context.onResync(reason);
+  }
+
+  /** Applies a page in one transaction and reports it; a page with a gap changes nothing. */
+  async #apply(events: readonly Event[], cursor: string): Promise<AppliedPage> {
+    const { storage, userId } = this.#context;
+    const page = await storage.transaction("readwrite", (tx) => applyEventPage(tx, events, cursor, userId));
+    if (page.gap === undefined) this.#context.onApplied(page);
+    return page;
+  }
+
+  async #syncPage(signal: AbortSignal, waitMs: number) {
+    const { storage, chat, clock, tuning, serverInfo } = this.#context;
+    const cursor = (await storage.transaction("readonly", (tx) => tx.getMeta("cursor"))) ?? "";
+    const limit = Math.min(tuning.pageSize, serverInfo.limits?.maxPageSize || tuning.pageSize);
+    return callWithDeadline(clock, signal, tuning.requestTimeoutMs + waitMs, "Sync", (callSignal) =>
+      chat.sync({ cursor, deviceId: this.#context.deviceId(), limit, waitMs }, { signal: callSignal }),
+    );
+  }
+
+  #logGap(gap: { expectedPosition: number; receivedPosition: number }): void {
+    this.#context.logger.warn(gap, "event log gap; syncing again from the stored cursor");
+  }
+}
+
+/** Returns the error for a gap in the event log. It is retryable: the next attempt syncs from the stored cursor. */
+function gapError(gap: { expectedPosition: number; receivedPosition: number }): ChatError {
+  return new ChatError(
+    Code.Aborted,
+    `event log gap: expected position ${gap.expectedPosition}, received ${gap.receivedPosition}; syncing again from the stored cursor`,
+  );
+}
