@@ -1,0 +1,18 @@
+/**
+ * The chatwire conformance suite: end-to-end scenarios written once and run
+ * against every client runtime, the runtime contract they drive, a fault
+ * proxy for network failures and a launcher for real server processes.
+ *
+ * The storage contract suite (`src/storage/`) needs vitest and is imported
+ * by path from test files, not from this entry point.
+ */
+export * from "./scenarios/index.js";
+export * from "./runtimes/index.js";
+export { startFaultProxy, pickFreePort, type FaultProxy, type FaultProxyOptions, type FaultProxyStats } from "./net/index.js";
+export {
+  mintToken,
+  startServerProcess,
+  type ServerExit,
+  type ServerProcess,
+  type ServerProcessOptions,
+} from "./server-process.js";

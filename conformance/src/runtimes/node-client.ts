@@ -1,0 +1,42 @@
+/**
+ * Builds a Node chatwire client the way an app would: @chatwire/node's
+ * SQLite storage file and Connect transport plugged into sdk-core. Used in
+ * the test process and in the host process alike.
+ */
+import { createChatClient, type ChatClientOptions, type TokenRequestContext } from "@chatwire/sdk-core";
+import { createNodeTransport, openSqliteStorage } from "@chatwire/node";
+
+import { startSdkDriver } from "./sdk-driver.js";
+import type { HostInit } from "./host-protocol.js";
+import type { RuntimeClient } from "./types.js";
+
+/** Where the Node client connects and what storage file it opens. */
+export interface NodeClientSpec extends HostInit {
+  getToken(context: TokenRequestContext): Promise<string>;
+}
+
+/** Opens the storage file, starts the client and returns a RuntimeClient over it. */
+export async function startNodeClient(spec: NodeClientSpec): Promise<RuntimeClient> {
+  const storage = openSqliteStorage(spec.storagePath);
+  // A short idle timeout lets the server stop soon after the client closes.
+  const transport = createNodeTransport({ baseUrl: spec.baseUrl, idleConnectionTimeoutMs: 1_000 });
+  try {
+    return await startSdkDriver({
+      userId: spec.userId,
+      storage,
+      getToken: spec.getToken,
+      startOffline: spec.startOffline ?? false,
+      createClient: (getToken) =>
+        createChatClient({
+          ...(spec.tuning as Partial<ChatClientOptions>),
+          transport,
+          storage,
+          userId: spec.userId,
+          getToken,
+        }),
+    });
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
