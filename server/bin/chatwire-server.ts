@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+/** chatwire-server: runs the reference server until SIGTERM or SIGINT. */
+import { readFileSync } from "node:fs";
+import type { JSONWebKeySet } from "jose";
+import { pino, type Level } from "pino";
+import { MIN_SECRET_BYTES } from "../src/auth/tokens.js";
+import { startServer, type ServerOptions } from "../src/index.js";
+import { SERVER_VERSION } from "../src/version.js";
+import { UsageError, helpText, parseFlags, type FlagValues } from "./flags.js";
+
+function readJwks(path: string): JSONWebKeySet {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`--jwks-file ${JSON.stringify(path)} could not be read as JSON: ${(error as Error).message}`);
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new UsageError(`--jwks-file ${JSON.stringify(path)} is not a JSON Web Key Set: expected {"keys": [...]} with at least one key`);
+  }
+  return parsed as JSONWebKeySet;
+}
+
+function toOptions(values: FlagValues): ServerOptions {
+  const get = <T extends string | number | boolean>(name: string) => values.get(name) as T | undefined;
+  const options: ServerOptions = {};
+  const set = <K extends keyof ServerOptions>(key: K, value: ServerOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set("port", get<number>("port"));
+  set("host", get<string>("host"));
+  set("dataDir", get<string>("data-dir"));
+  set("dev", get<boolean>("dev"));
+  const secret = get<string>("jwt-secret");
+  if (secret !== undefined && Buffer.byteLength(secret, "utf8") < MIN_SECRET_BYTES) {
+    throw new UsageError(
+      `--jwt-secret is ${Buffer.byteLength(secret, "utf8")} bytes; expected at least ${MIN_SECRET_BYTES} random bytes ` +
+        "(for example: openssl rand -base64 32)",
+    );
+  }
+  set("jwtSecret", secret);
+  const jwksFile = get<string>("jwks-file");
+  if (jwksFile !== undefined) options.jwks = readJwks(jwksFile);
+  set("jwtIssuer", get<string>("jwt-issuer"));
+  set("jwtAudience", get<string>("jwt-audience"));
+  set("maxMessageBytes", get<number>("max-message-bytes"));
+  set("maxMembers", get<number>("max-members"));
+  set("maxPageSize", get<number>("max-page-size"));
+  set("defaultPageSize", get<number>("default-page-size"));
+  set("maxLongPollMs", get<number>("max-long-poll-ms"));
+  set("heartbeatMs", get<number>("heartbeat-ms"));
+  set("rateLimit", get<number>("rate-limit"));
+  set("retentionSeconds", get<number>("retention-seconds"));
+  set("sqliteSynchronous", get<"full" | "normal">("sqlite-synchronous"));
+  if (options.jwtSecret === undefined && options.jwks === undefined && options.dev !== true) {
+    throw new UsageError(
+      "no way to verify bearer tokens: set --jwt-secret (CHATWIRE_JWT_SECRET) or --jwks-file " +
+        "(CHATWIRE_JWKS_FILE), or pass --dev for development",
+    );
+  }
+  const maxPage = options.maxPageSize ?? 1000;
+  if (options.defaultPageSize === undefined && maxPage < 500) options.defaultPageSize = maxPage;
+  if (options.defaultPageSize !== undefined && options.defaultPageSize > maxPage) {
+    throw new UsageError(`--default-page-size is ${options.defaultPageSize}; expected at most --max-page-size (${maxPage})`);
+  }
+  return options;
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  let options: ServerOptions;
+  try {
+    parsed = parseFlags(process.argv.slice(2), process.env);
+    if (parsed.help) {
+      process.stdout.write(`${helpText()}\n`);
+      return 0;
+    }
+    if (parsed.version) {
+      process.stdout.write(`${SERVER_VERSION}\n`);
+      return 0;
+    }
+    options = toOptions(parsed.values);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`chatwire-server: ${error.message}\n`);
+    return 2;
+  }
+
+  const logger = pino({ level: (parsed.values.get("log-level") as Level | "silent" | undefined) ?? "info" });
+  options.logger = logger;
+  let server;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint =
+      code === "EADDRINUSE"
+        ? "; another process uses the port: pick another with --port"
+        : code === "SQLITE_BUSY"
+          ? "; another chatwire-server uses this data directory: stop it or pick another --data-dir"
+          : "";
+    logger.fatal({ err: error }, `chatwire server failed to start${hint}`);
+    return 1;
+  }
+  logger.info(`connect clients to ${server.url} with the header "Authorization: Bearer <JWT>" (sub = user id)`);
+  if (options.dev === true) {
+    logger.info(`development mode: get a token with  curl '${server.url}/dev/token?user=alice'`);
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting without waiting for shutdown");
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      server.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}
+
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`chatwire-server: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
