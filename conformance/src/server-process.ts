@@ -16,7 +16,7 @@ import { pickFreePort } from "./net/free-port.js";
 export interface ServerProcessOptions {
   /** Data folder of the server. Default: a new temporary folder that stop() removes. */
   dataDir?: string;
-  /** Server flags added after the launcher's own (--port, --host, --data-dir, --jwt-secret). */
+  /** Server flags added after the launcher's own (--port, --host, --data-dir). */
   args?: string[];
   /** Environment variables of the child, added to this process's environment. */
   env?: Record<string, string>;
@@ -169,12 +169,13 @@ async function launchChild(spec: LaunchSpec): Promise<RunningChild> {
     ["--port", String(spec.port)],
     ["--host", "127.0.0.1"],
     ["--data-dir", spec.dataDir],
-    ["--jwt-secret", spec.jwtSecret],
     ...(options.args ?? []),
   ].flat();
   const child = spawn(process.execPath, args, {
     cwd: spec.dataDir,
-    env: { ...process.env, ...options.env },
+    // The secret goes through the environment because command lines are
+    // visible to every user of the machine.
+    env: { ...process.env, CHATWIRE_JWT_SECRET: spec.jwtSecret, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   liveChildren.add(child);
