@@ -12,7 +12,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 import { startFaultProxy, type FaultProxy } from "../net/fault-proxy.js";
 import type { ClientOptions, ClientRuntime } from "../runtimes/types.js";
-import { startServerProcess, type ServerProcess } from "../server-process.js";
+import { startServerProcess } from "../server-process.js";
 import { protocolUser, type ProtocolUser } from "./protocol.js";
 import type { Limits, Scenario, ScenarioContext } from "./types.js";
 
@@ -26,39 +26,68 @@ export interface RunScenarioOptions {
 
 let runCounter = 0;
 
-/** Runs `scenario` on `runtime`; rejects with the scenario's assertion error, its server log path added. */
+/** A running server a scenario can use: where it listens and how to mint its tokens. */
+export interface ScenarioServer {
+  readonly url: string;
+  readonly port: number;
+  token(userId: string, ttlSeconds?: number): Promise<string>;
+}
+
+/**
+ * Runs `scenario` on `runtime` against a server process of its own, started
+ * with the scenario's flags. Rejects with the scenario's assertion error,
+ * and then keeps the server's log and names it in the message.
+ */
 export async function runScenario(
   scenario: Scenario,
   runtime: ClientRuntime,
   options: RunScenarioOptions = {},
 ): Promise<void> {
-  const log = options.log ?? (() => {});
   const runId = `${scenario.id.toLowerCase()}-${process.pid}-${++runCounter}`;
   // The harness owns the data folder so that it can keep the server's log
   // when the scenario fails.
   const dataDir = await mkdtemp(join(tmpdir(), `chatwire-${runId}-`));
   const server = await startServerProcess({ dataDir, args: [...(scenario.serverArgs ?? [])] });
-  let proxy: FaultProxy | undefined;
   let failed = true;
   try {
-    if (scenario.proxy) proxy = await startFaultProxy({ target: { host: "127.0.0.1", port: server.port } });
-    const context = await createContext({ scenario, runtime, server, proxy, runId, log });
-    await scenario.run(context);
+    await runScenarioOn(scenario, runtime, server, { ...options, runId });
     failed = false;
   } catch (error) {
     if (error instanceof Error) error.message += `\n(server log kept at ${server.logFile})`;
     throw error;
   } finally {
-    await proxy?.close();
     await server.stop();
     if (!failed && !options.keepServerData) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `scenario` against a server that is already running, which must have
+ * been started with the scenario's `serverArgs`. Starts and closes the fault
+ * proxy when the scenario asks for one.
+ */
+export async function runScenarioOn(
+  scenario: Scenario,
+  runtime: ClientRuntime,
+  server: ScenarioServer,
+  options: RunScenarioOptions & { runId?: string } = {},
+): Promise<void> {
+  const log = options.log ?? (() => {});
+  const runId = options.runId ?? `${scenario.id.toLowerCase()}-${process.pid}-${++runCounter}`;
+  let proxy: FaultProxy | undefined;
+  try {
+    if (scenario.proxy) proxy = await startFaultProxy({ target: { host: "127.0.0.1", port: server.port } });
+    const context = await createContext({ scenario, runtime, server, proxy, runId, log });
+    await scenario.run(context);
+  } finally {
+    await proxy?.close();
   }
 }
 
 interface ContextParts {
   scenario: Scenario;
   runtime: ClientRuntime;
-  server: ServerProcess;
+  server: ScenarioServer;
   proxy: FaultProxy | undefined;
   runId: string;
   log: (line: string) => void;

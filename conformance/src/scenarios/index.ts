@@ -24,7 +24,7 @@ export const scenarios: readonly Scenario[] = [
   parkedMessage,
 ];
 
-export { runScenario, type RunScenarioOptions } from "./harness.js";
+export { runScenario, runScenarioOn, type RunScenarioOptions, type ScenarioServer } from "./harness.js";
 export { loadTranscript, textOfBytes, transcriptPath, type TranscriptLine } from "./fixtures.js";
 export { protocolUser, uuidv7, type ProtocolUser } from "./protocol.js";
 export type { Guarantee, Limits, Scenario, ScenarioContext } from "./types.js";

@@ -1,8 +1,10 @@
 /**
  * The server commits a message and the connection is cut before the
- * response reaches the client. The client retries with the same
- * client_message_id; the server returns the stored message (same seq) and
- * B sees it once.
+ * response reaches the client. The client resends with the same
+ * client_message_id (or learns of the commit from its own message event,
+ * whichever comes first); either way alice shows the message once with the
+ * seq of the first commit, B stores it once, and a replayed request returns
+ * the stored message.
  *
  * The cut must hit the SendMessage response and not some other frame, so
  * the scenario makes alice's connection quiet first: a one-minute heartbeat
@@ -13,6 +15,7 @@
 import assert from "node:assert/strict";
 
 import { pause, withTimeout } from "./checks.js";
+import { expectRejected } from "./protocol.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 20_000;
@@ -65,6 +68,24 @@ export const lostResponse: Scenario = {
       );
       assert.equal(aliceItems.length, 1, "alice's view must show the message once");
       assert.equal(aliceItems[0]!.seq, storedSeq, "the retry must return the seq of the first commit");
+
+      // The SDK also learns of the commit from its own message event on the
+      // stream, which races the retry, so the retry alone may not reach the
+      // server. Replaying alice's request pins the server's side of G2.
+      context.step("the same request again returns the stored message; other text with the key is rejected");
+      const replay = await context.user("alice").chat.sendMessage({ conversationId, clientMessageId, text, deviceId: "replay-probe" });
+      assert.equal(replay.replayed, true, "a retry with the same client_message_id must be reported as replayed");
+      assert.equal(Number(replay.message?.seq), storedSeq, "a retry must return the seq of the first commit");
+      const reused = await expectRejected("SendMessage reusing a key for other text", () =>
+        context.user("alice").chat.sendMessage({ conversationId, clientMessageId, text: `${text}!`, deviceId: "replay-probe" }),
+      );
+      assert.equal(reused.codeName, "already_exists", `a reused key with other text got ${reused.codeName}`);
+      const historyAfter = await context.user("bob").history(conversationId);
+      assert.equal(
+        historyAfter.filter((message) => message.clientMessageId === clientMessageId).length,
+        1,
+        "replays must not store another copy",
+      );
 
       // A second message proves the conversation goes on with the next seq.
       await alice.send(conversationId, "and the next one follows");

@@ -61,8 +61,8 @@ export const textFidelity: Scenario = {
       );
       if (rejected.detail) {
         assert.equal(rejected.detail.field, "text", "ErrorDetail.field must name the text field");
-        assert.equal(rejected.detail.limit, limit, "ErrorDetail.limit must be the byte limit");
-        assert.equal(rejected.detail.actual, limit + 1, "ErrorDetail.actual must be the text's byte count");
+        assert.equal(Number(rejected.detail.limit), limit, "ErrorDetail.limit must be the byte limit");
+        assert.equal(Number(rejected.detail.actual), limit + 1, "ErrorDetail.actual must be the text's byte count");
       }
 
       context.step("alice's client rejects it before queuing");
