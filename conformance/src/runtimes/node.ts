@@ -4,7 +4,7 @@
  * run the same client in a child process the scenario can SIGKILL.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -29,6 +29,7 @@ export interface NodeRuntimeOptions {
 export async function createNodeRuntime(options: NodeRuntimeOptions = {}): Promise<ClientRuntime & { storagePath(name: string): string }> {
   const ownsDir = options.storageDir === undefined;
   const storageDir = options.storageDir ?? (await mkdtemp(join(tmpdir(), "chatwire-node-runtime-")));
+  await mkdir(storageDir, { recursive: true });
   const clients = new Set<RuntimeClient>();
   const hosts = new Set<ClientHost>();
   const storagePath = (name: string) => join(storageDir, `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}.sqlite`);

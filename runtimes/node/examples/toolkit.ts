@@ -37,6 +37,7 @@ export interface DemoStoredMessage {
 /** A client's state at one moment. */
 export interface DemoSnapshot {
   connection: string;
+  conversations: { conversationId: string; lastSeq: number }[];
   stored: Record<string, DemoStoredMessage[]>;
   outbox: { clientMessageId: string; conversationId: string; text: string; state: string }[];
 }
