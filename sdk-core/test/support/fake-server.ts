@@ -60,6 +60,8 @@ interface Fault {
   detail?: { reason: ErrorReason; retryAfterMs?: number };
   /** Run the handler (commit) and then fail, as when the response is lost. */
   afterCommit: boolean;
+  /** Only calls whose request matches count. */
+  match?: (request: never) => boolean;
 }
 
 export interface FakeServerOptions {
@@ -92,6 +94,7 @@ export class FakeServer {
   readonly #listeners = new Map<string, Set<() => void>>();
   readonly #faults: Fault[] = [];
   readonly #dropNext = new Map<string, number>();
+  readonly #gates = new Map<MethodName, Promise<void>>();
   #stallNextStreams = 0;
   #stallOpenStreams = false;
   #nextConversation = 1;
@@ -237,8 +240,25 @@ export class FakeServer {
   // ---- fault hooks -----------------------------------------------------
 
   /** Fails the next `count` calls of `method` with `code` (and an ErrorDetail reason, if given). */
-  failNext(method: MethodName, count: number, code: Code, detail?: { reason: ErrorReason; retryAfterMs?: number }): void {
-    this.#faults.push({ method, remaining: count, code, afterCommit: false, ...(detail ? { detail } : {}) });
+  failNext(
+    method: MethodName,
+    count: number,
+    code: Code,
+    detail?: { reason: ErrorReason; retryAfterMs?: number },
+    match?: (request: never) => boolean,
+  ): void {
+    this.#faults.push({ method, remaining: count, code, afterCommit: false, ...(detail ? { detail } : {}), ...(match ? { match } : {}) });
+  }
+
+  /** Makes calls of `method` wait before they run, until the returned function is called. */
+  pause(method: MethodName): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.#gates.set(method, gate);
+    return () => {
+      if (this.#gates.get(method) === gate) this.#gates.delete(method);
+      release();
+    };
   }
 
   /** Lets the next `count` calls of `method` commit and then fails them with unavailable, as a lost response. */
@@ -274,7 +294,9 @@ export class FakeServer {
   async #handle<T>(method: MethodName, context: HandlerContext, request: unknown, run: (userId: string) => Promise<T>): Promise<T> {
     const userId = this.#authenticate(context);
     this.calls.push({ method, userId, request });
-    const fault = this.#faults.find((f) => f.method === method && f.remaining > 0);
+    const gate = this.#gates.get(method);
+    if (gate !== undefined) await gate;
+    const fault = this.#faults.find((f) => f.method === method && f.remaining > 0 && (f.match?.(request as never) ?? true));
     if (fault !== undefined) fault.remaining -= 1;
     if (fault !== undefined && !fault.afterCommit) throw faultError(fault);
     const result = await run(userId);
