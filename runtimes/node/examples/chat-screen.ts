@@ -38,6 +38,45 @@ export function describeConnection(state: ConnectionState): string {
   }
 }
 
+/**
+ * Returns how many terminal columns a character takes: 0 for combining
+ * marks, zero-width joiners and variation selectors, 2 for wide East Asian
+ * characters and most emoji, else 1. An estimate: terminals differ on some
+ * emoji sequences.
+ */
+function columnsOf(char: string): number {
+  const code = char.codePointAt(0) ?? 0;
+  if ((code >= 0x300 && code <= 0x36f) || code === 0x200d || (code >= 0xfe00 && code <= 0xfe0f)) return 0;
+  if ((code >= 0x1f3fb && code <= 0x1f3ff) || (code >= 0xe0020 && code <= 0xe007f)) return 0;
+  if (
+    (code >= 0x1100 && code <= 0x115f) ||
+    (code >= 0x2e80 && code <= 0xa4cf) ||
+    (code >= 0xac00 && code <= 0xd7a3) ||
+    (code >= 0xf900 && code <= 0xfaff) ||
+    (code >= 0xff00 && code <= 0xff60) ||
+    (code >= 0x1f000 && code <= 0x1faff) ||
+    (code >= 0x2600 && code <= 0x27bf)
+  ) {
+    return 2;
+  }
+  return 1;
+}
+
+/** Cuts a text to at most `columns` terminal columns, ending with "…" when it cut. */
+function fitColumns(text: string, columns: number): string {
+  let used = 0;
+  let out = "";
+  for (const char of text) {
+    const width = columnsOf(char);
+    if (used + width > columns - 1) {
+      return `${out}…`;
+    }
+    used += width;
+    out += char;
+  }
+  return out;
+}
+
 /** Shows a text on one line, with newlines and tabs visible. */
 function oneLine(text: string): string {
   return text.replace(/\n/g, "⏎ ").replace(/\t/g, "⇥ ");
@@ -45,13 +84,15 @@ function oneLine(text: string): string {
 
 export class ChatScreen {
   readonly #header: string;
-  #connection = "closed";
+  #state: ConnectionState | undefined;
   #conversationId: string | undefined;
   #label = "no conversation";
   #items: readonly MessageItem[] = [];
   #notices: string[] = [];
   #input: Interface | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Redraws every second while waiting, so the retry countdown moves. */
+  #ticker: NodeJS.Timeout | undefined;
 
   constructor(userId: string, baseUrl: string, storagePath: string) {
     this.#header = `chatwire · ${userId} · ${baseUrl} · ${storagePath}`;
@@ -63,17 +104,22 @@ export class ChatScreen {
 
   attach(input: Interface): void {
     this.#input = input;
+    this.#ticker = setInterval(() => {
+      if (this.#state?.kind === "waiting") this.#schedule();
+    }, 1_000);
+    this.#ticker.unref();
     this.#schedule();
   }
 
   detach(): void {
     clearTimeout(this.#timer);
+    clearInterval(this.#ticker);
     this.#input = undefined;
     process.stdout.write("\n");
   }
 
   setConnection(state: ConnectionState): void {
-    this.#connection = describeConnection(state);
+    this.#state = state;
     this.#schedule();
   }
 
@@ -104,15 +150,15 @@ export class ChatScreen {
 
   #render(): void {
     const width = Math.max(40, process.stdout.columns ?? 80);
-    const height = Math.max(12, process.stdout.rows ?? 24);
+    const height = process.stdout.rows ?? 24;
     const rule = "─".repeat(width);
-    const room = height - 6 - this.#notices.length;
+    const room = Math.max(1, height - 6 - this.#notices.length);
     const shown = this.#items.slice(-room);
     const senderWidth = Math.max(5, ...shown.map((item) => item.senderId.length));
 
     const lines = [
       this.#header.slice(0, width),
-      `${this.#label}   ·   connection: ${this.#connection}`.slice(0, width),
+      `${this.#label}   ·   connection: ${this.#state ? describeConnection(this.#state) : "not started"}`.slice(0, width),
       rule,
       ...shown.map((item) => this.#messageLine(item, senderWidth, width)),
       rule,
@@ -128,8 +174,6 @@ export class ChatScreen {
     const failure = item.failure ? ` (${item.failure.code}: ${item.failure.message})` : "";
     const prefix = `${seq}  ${item.senderId.padEnd(senderWidth)}  `;
     const textRoom = Math.max(10, width - prefix.length - status.length - failure.length);
-    const chars = [...oneLine(item.text)];
-    const text = chars.length > textRoom ? `${chars.slice(0, textRoom - 1).join("")}…` : chars.join("");
-    return `${prefix}${text}${status}${failure}`;
+    return `${prefix}${fitColumns(oneLine(item.text), textRoom)}${status}${failure}`;
   }
 }
