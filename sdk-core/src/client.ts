@@ -7,6 +7,7 @@ import { ConnectionLoop } from "./connection/connection-loop.js";
 import { ConnectionStateHolder } from "./connection/state.js";
 import { ConversationApi } from "./conversations.js";
 import { ChatError } from "./errors/chat-error.js";
+import { classifyFailure } from "./errors/classify.js";
 import type { ChatEvent, ChatEventListener } from "./events.js";
 import { createIdGenerator } from "./ids.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
@@ -82,10 +83,11 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     onCommitted,
   });
 
-  const fetchingConversations = new Set<string>();
+  // Each conversation is fetched at most once per client, so one the user cannot read is not asked for on every page.
+  const fetchedConversations = new Set<string>();
   const fetchUnknownConversation = (conversationId: string) => {
-    if (fetchingConversations.has(conversationId)) return;
-    fetchingConversations.add(conversationId);
+    if (fetchedConversations.has(conversationId)) return;
+    fetchedConversations.add(conversationId);
     call("GetConversation", (signal) => conversationClient.getConversation({ conversationId }, { signal }))
       .then(async (response) => {
         const remote = response.conversation;
@@ -96,8 +98,10 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
         });
         views.notify([conversationId]);
       })
-      .catch((error: unknown) => logger.warn({ err: error, conversationId }, "fetching a conversation seen in sync failed"))
-      .finally(() => fetchingConversations.delete(conversationId));
+      .catch((error: unknown) => {
+        logger.warn({ err: error, conversationId }, "fetching a conversation seen in sync failed");
+        if (classifyFailure(ChatError.from(error), false).kind !== "park") fetchedConversations.delete(conversationId);
+      });
   };
 
   const receipts = new Receipts({

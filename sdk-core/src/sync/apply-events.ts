@@ -131,11 +131,9 @@ class EventApplier {
   async #conversation(conversationId: string): Promise<ConversationRecord> {
     let record = this.#conversations.get(conversationId);
     if (record === undefined) {
-      record = await this.#tx.getConversation(conversationId);
-      if (record === undefined) {
-        record = placeholderConversation(conversationId);
-        this.#result.unknownConversations.add(conversationId);
-      }
+      record = (await this.#tx.getConversation(conversationId)) ?? placeholderConversation(conversationId);
+      // A record without members is a placeholder (made by a send response or an earlier event): fetch the real one.
+      if (record.members.length === 0) this.#result.unknownConversations.add(conversationId);
       this.#conversations.set(conversationId, record);
     }
     this.#result.changedConversations.add(conversationId);

@@ -96,7 +96,9 @@ export class FakeServer {
   readonly #dropNext = new Map<string, number>();
   readonly #gates = new Map<MethodName, Promise<void>>();
   #stallNextStreams = 0;
-  #stallOpenStreams = false;
+  /** Streams opened so far; streams with an id up to #stalledUpTo send nothing more. */
+  #streamCount = 0;
+  #stalledUpTo = 0;
   #nextConversation = 1;
   #nextMessage = 1;
 
@@ -273,8 +275,7 @@ export class FakeServer {
 
   /** Open streams stop sending anything (a silently dead connection) until the client aborts them. */
   stallOpenStreams(): void {
-    this.#stallOpenStreams = true;
-    for (const set of this.#listeners.values()) for (const wake of set) wake();
+    this.#stalledUpTo = this.#streamCount;
   }
 
   /** The next page or batch sent to `userId` leaves out its first event, which the client must see as a gap. */
@@ -403,10 +404,12 @@ export class FakeServer {
       return;
     }
     const token = context.requestHeader.get("authorization");
+    const streamId = ++this.#streamCount;
+    const stalled = () => streamId <= this.#stalledUpTo;
     yield this.#heartbeat();
     for (;;) {
       if (context.signal.aborted) return;
-      if (this.#stallOpenStreams) {
+      if (stalled()) {
         await aborted(context.signal);
         return;
       }
@@ -420,7 +423,7 @@ export class FakeServer {
         continue;
       }
       const woke = await this.#waitForEvent(userId, this.heartbeatIntervalMs, context.signal);
-      if (!woke && !context.signal.aborted && !this.#stallOpenStreams) yield this.#heartbeat();
+      if (!woke && !context.signal.aborted && !stalled()) yield this.#heartbeat();
     }
   }
 
