@@ -199,6 +199,16 @@ export function describeStoreContract(name: string, createStore: StoreFactory): 
         expect(await store.logBounds("nobody")).toEqual({ head: 0, prunedThrough: 0 });
       });
 
+      it("commits writes queued before close", async () => {
+        const store = await fresh();
+        const id = await direct(store, "alice", "bob");
+        const sends = [send(store, "alice", id, "a"), send(store, "bob", id, "b")];
+        const closing = store.close();
+        const results = await Promise.all(sends);
+        await closing;
+        expect(results.map((result) => Number(result.message.seq))).toEqual([1, 2]);
+      });
+
       it("keeps the log epoch for the life of the data", async () => {
         const store = await fresh();
         expect(store.logEpoch).toMatch(/^[0-9a-f]{8,64}$/);
