@@ -10,7 +10,7 @@ import { startSdkDriver } from "./sdk-driver.js";
 import type { HostInit } from "./host-protocol.js";
 import type { RuntimeClient } from "./types.js";
 
-/** Where the Node client connects and what storage file it opens. */
+/** Host options of a Node client plus the token callback. */
 export interface NodeClientSpec extends HostInit {
   getToken(context: TokenRequestContext): Promise<string>;
 }

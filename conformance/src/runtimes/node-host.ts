@@ -26,7 +26,7 @@ function write(message: HostMessage): void {
 const tokenWaiters = new Map<number, { resolve(token: string): void; reject(error: Error): void }>();
 let nextTokenRequest = 1;
 
-/** Asks the parent for a token and waits for its answer. */
+/** Requests a token from the parent and waits for the reply. */
 function requestToken(context: TokenRequestContext): Promise<string> {
   const id = nextTokenRequest++;
   return new Promise((resolve, reject) => {

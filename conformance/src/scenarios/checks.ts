@@ -6,7 +6,7 @@ import type { Message } from "@chatwire/gen";
 import type { ClientEvent, RuntimeClient, StoredMessage } from "../runtimes/types.js";
 
 /**
- * Asserts that `stored` holds exactly `texts`, in that order, with strictly
+ * Asserts that `stored` contains exactly `texts`, in that order, with strictly
  * rising seqs and no idempotency key twice.
  */
 export function assertExactlyOnceInOrder(stored: readonly StoredMessage[], texts: readonly string[], label: string): void {

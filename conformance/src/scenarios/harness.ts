@@ -1,8 +1,9 @@
 /**
- * Runs one scenario against one runtime: starts a server process on a free
- * port with the scenario's flags, a fault proxy in front of it when asked,
- * reads the server's limits, hands the scenario its context and tears
- * everything down afterwards, whatever happened.
+ * Runs one scenario against one runtime. The harness starts a server
+ * process on a free port with the scenario's flags and, when the scenario
+ * requests one, a fault proxy in front of it. It reads the server's limits,
+ * passes the scenario its context and stops everything afterwards, whether
+ * the scenario passed or not.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -64,7 +65,7 @@ export async function runScenario(
 /**
  * Runs `scenario` against a server that is already running, which must have
  * been started with the scenario's `serverArgs`. Starts and closes the fault
- * proxy when the scenario asks for one.
+ * proxy when the scenario requests one.
  */
 export async function runScenarioOn(
   scenario: Scenario,

@@ -1,9 +1,9 @@
 /**
  * The server commits a message and the connection is cut before the
  * response reaches the client. The client resends with the same
- * client_message_id (or learns of the commit from its own message event,
- * whichever comes first); either way alice shows the message once with the
- * seq of the first commit, B stores it once, and a replayed request returns
+ * client_message_id, or learns of the commit from its own message event,
+ * whichever comes first. Either way alice shows the message once with the
+ * seq of the first commit and B stores it once. A replayed request returns
  * the stored message.
  *
  * The cut must hit the SendMessage response and not some other frame, so

@@ -1,8 +1,8 @@
 /**
  * A's tokens live two seconds. The server ends the stream with
- * unauthenticated (TOKEN_EXPIRED) each time one expires; the client asks the
- * host app for a fresh token and resumes from its cursor, so every message
- * sent meanwhile, by B and by A, arrives exactly once and in order.
+ * unauthenticated (TOKEN_EXPIRED) each time one expires. The client requests
+ * a fresh token from the host app and resumes from its cursor, so every
+ * message sent meanwhile, by B and by A, arrives exactly once and in order.
  */
 import assert from "node:assert/strict";
 

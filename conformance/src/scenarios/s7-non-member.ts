@@ -62,7 +62,8 @@ export const nonMember: Scenario = {
       const { clientMessageId } = await client.send(conversationId, "let me in");
       const parked = await client.waitFor({ kind: "status", conversationId, clientMessageId, status: "failed" }, WAIT_MS);
       const entry = parked.outbox.find((item) => item.clientMessageId === clientMessageId);
-      assert.ok(entry && DENIED.has(entry.failureCode ?? ""), `the send must fail with not_found; got ${entry?.failureCode}`);
+      assert.ok(entry, "the rejected message must stay in mallory's outbox");
+      assert.ok(DENIED.has(entry.failureCode ?? ""), `the send must fail with not_found; got ${entry.failureCode}`);
 
       await alice.send(conversationId, `${SECRET}, still`);
       await client.syncNow();

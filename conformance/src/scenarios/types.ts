@@ -1,5 +1,5 @@
 /**
- * What a scenario is and what it gets to work with.
+ * The scenario contract and the context a scenario runs with.
  *
  * A scenario plays one situation end to end against a real server process
  * and one client runtime, and checks one or more guarantees with
@@ -34,7 +34,7 @@ export interface Limits {
   heartbeatIntervalMs: number;
 }
 
-/** What the harness hands a running scenario. */
+/** The servers, clients and helpers the harness passes to a running scenario. */
 export interface ScenarioContext {
   readonly runtime: ClientRuntime;
   /** The server's URL. Clients connect here unless a scenario points them at the proxy. */
@@ -48,7 +48,7 @@ export interface ScenarioContext {
   user(userId: string): ProtocolUser;
   /**
    * Client options for `userId`: the server's URL, a storage name unique
-   * to this run (`label` tells two storages of one user apart) and a token
+   * to this run (`label` distinguishes two storages of one user) and a token
    * callback that mints hour-long tokens. `overrides` replaces any field.
    */
   clientOptions(userId: string, label?: string, overrides?: Partial<ClientOptions>): ClientOptions;
@@ -60,7 +60,7 @@ export interface ScenarioContext {
 export interface Scenario {
   /** Short stable id ("S1"), used in test names and reports. */
   readonly id: string;
-  /** What happens and what must hold, in one line. */
+  /** One-line summary of the situation and the expected outcome. */
   readonly title: string;
   readonly guarantees: readonly Guarantee[];
   /** Extra chatwire-server flags ("--heartbeat-ms", "300"). */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach } from "vitest";
-import type { ChatStorage, StorageTransaction } from "./types.js";
+import type { ChatStorage, StorageTransaction } from "@chatwire/sdk-core";
 
 /** A fresh, empty storage for one test, as an adapter's test file provides it. */
 export interface StorageUnderTest {

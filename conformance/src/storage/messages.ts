@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StorageHarness } from "./harness.js";
-import type { MessageRange } from "./types.js";
+import type { MessageRange } from "@chatwire/sdk-core";
 import { range, sampleMessage, sampleMessages } from "./samples.js";
 
 const seqsOf = (records: readonly { seq: number }[]): number[] => records.map((record) => record.seq);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StorageHarness } from "./harness.js";
 import { sampleOutboxEntry } from "./samples.js";
-import type { OutboxEntry } from "./types.js";
+import type { OutboxEntry } from "@chatwire/sdk-core";
 
 const idsOf = (entries: readonly OutboxEntry[]): string[] => entries.map((entry) => entry.clientMessageId);
 

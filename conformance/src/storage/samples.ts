@@ -1,4 +1,4 @@
-import type { ConversationRecord, MessageRecord, OutboxEntry } from "./types.js";
+import type { ConversationRecord, MessageRecord, OutboxEntry } from "@chatwire/sdk-core";
 
 // Realistic values: millisecond times in 2025, ids shaped like the server's.
 const baseTime = 1_750_000_000_000;

@@ -1,5 +1,5 @@
 import type { StorageHarness } from "./harness.js";
-import type { ConversationRecord, MessageRecord, MetaKey, OutboxEntry } from "./types.js";
+import type { ConversationRecord, MessageRecord, MetaKey, OutboxEntry } from "@chatwire/sdk-core";
 
 export interface StorageSnapshot {
   meta: Partial<Record<MetaKey, string>>;

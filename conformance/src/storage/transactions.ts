@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { StorageHarness } from "./harness.js";
 import { sampleConversation, sampleMessage, sampleMessages, sampleOutboxEntry } from "./samples.js";
 import { takeSnapshot } from "./snapshot.js";
-import type { StorageTransaction } from "./types.js";
+import type { StorageTransaction } from "@chatwire/sdk-core";
 
 const conversationIds = ["group:launch", "direct:alice-bob"];
 

@@ -1,8 +1,8 @@
 /**
- * The chatwire story in one command: two Node clients in separate
- * processes chat through a server; the receiver goes offline, the sender's
- * network goes dark while it queues messages, and the sender is killed with
- * SIGKILL with those messages still in its outbox. Both come back, and the
+ * The chatwire story in one command. Two Node clients in separate
+ * processes chat through a server. The receiver goes offline, and the
+ * sender's network goes dark while it queues messages. Then the sender is
+ * killed with SIGKILL with those messages still in its outbox. Both come back, and the
  * demo checks that every message arrived exactly once, in the same order on
  * both sides.
  *

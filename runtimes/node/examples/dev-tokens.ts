@@ -1,6 +1,6 @@
 /** Tokens from a chatwire server in development mode (`--dev`), for the demo and the chat client. */
 
-/** Returns a token source that asks a --dev server's /dev/token endpoint. */
+/** Returns a token source that calls the /dev/token endpoint of a server started with --dev. */
 export function devTokenSource(baseUrl: string): (userId: string) => Promise<string> {
   return async (userId) => {
     const url = `${baseUrl}/dev/token?user=${encodeURIComponent(userId)}`;

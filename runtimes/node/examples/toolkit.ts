@@ -85,7 +85,7 @@ export interface DemoTranscriptLine {
   text: string;
 }
 
-/** What the demo loads from @chatwire/conformance. */
+/** The exports of @chatwire/conformance that the demo loads. */
 export interface DemoToolkit {
   startServerProcess(options?: { dataDir?: string; args?: string[] }): Promise<DemoServer>;
   startFaultProxy(options: { target: { host: string; port: number } }): Promise<DemoProxy>;
