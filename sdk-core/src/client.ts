@@ -131,9 +131,8 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     engine, state, tokens, clock, random, tuning, logger,
     prepare: async (signal) => {
       try {
-        await serverInfo.load((fetch) =>
-          withTokenRefresh(tokens, () => callWithDeadline(clock, signal, tuning.requestTimeoutMs, "GetServerInfo", fetch)),
-        );
+        // No token refresh here: the catch-up that follows refreshes a rejected token once for the whole attempt.
+        await serverInfo.load((fetch) => callWithDeadline(clock, signal, tuning.requestTimeoutMs, "GetServerInfo", fetch));
       } catch (error) {
         if (!signal.aborted) logger.warn({ err: error }, "GetServerInfo failed; limits are checked by the server only");
       }

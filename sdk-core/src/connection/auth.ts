@@ -91,6 +91,8 @@ export function withBearerToken(transport: Transport, tokens: TokenSource): Tran
  * which backs off instead of asking again.
  */
 export async function withTokenRefresh<T>(tokens: TokenSource, call: () => Promise<T>): Promise<T> {
+  // Fetch the first token before noting the generation, so that fetch does not count as a refresh.
+  await tokens.current();
   const generation = tokens.generation;
   try {
     return await call();

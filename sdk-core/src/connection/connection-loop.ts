@@ -11,7 +11,7 @@
  *
  * Failures go through classifyFailure: transient ones wait with exponential
  * backoff, an expired cursor rebuilds the synced state, a rejected token is
- * refreshed once per connection. Two streams in a row that send no first
+ * refreshed once per attempt (a second rejection waits out a backoff delay). Two streams in a row that send no first
  * frame (a buffering proxy) switch to long-polling for streamRetryIntervalMs.
  */
 import { Code } from "@connectrpc/connect";
@@ -102,12 +102,16 @@ export class ConnectionLoop {
     while (!signal.aborted) {
       const current = state.current;
       if (current.kind !== "connected") state.set({ kind: "connecting", attempt: failures });
-      const tokenGeneration = tokens.generation;
+      let tokenGeneration = tokens.generation;
       try {
+        await tokens.current();
+        tokenGeneration = tokens.generation;
         await this.#context.prepare(signal);
         await engine.catchUp(signal);
         this.#context.onReachable();
         if (clock.now() < this.#streamAfter) {
+          // The catch-up just succeeded, so the server is reachable; events now arrive with each poll.
+          markConnected("long-poll");
           await engine.longPoll(signal, this.#streamAfter, () => markConnected("long-poll"));
           continue;
         }
@@ -166,6 +170,8 @@ export class ConnectionLoop {
         logger.info({ code: error.codeName, reason: error.reasonName, delayMs, attempt: failures, err: error }, "connection failed; retrying");
         state.set({ kind: "waiting", attempt: failures, retryAt, delayMs, reason: error.message });
         await this.#wait(delayMs, signal);
+        // Each attempt may refresh a rejected token once: the host may have a valid one by now.
+        refreshedToken = false;
       }
     }
   }
