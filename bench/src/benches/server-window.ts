@@ -1,0 +1,58 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
+import type { LoadProcess } from "../load-process.js";
+import { requireMetric, scrapeMetrics } from "../metrics.js";
+import type { ServerProcess } from "../server-launcher.js";
+
+/** Server figures from /metrics over a load's measurement window. */
+export interface ServerWindow {
+  /** Server CPU time over the window as % of one core. */
+  cpuPercent: number;
+  /** Server CPU time per message committed in the window, in microseconds. */
+  cpuMicrosPerMessage: number;
+  committedPerSecond: number;
+  /** Writes per SQLite transaction (group commit), averaged over the window. */
+  meanCommitBatch: number;
+  /** Time from queueing a write to its commit, averaged over the window, in ms. */
+  meanCommitLatencyMs: number;
+}
+
+/**
+ * Scrapes /metrics when the load reports "ready" (the start of its
+ * measurement window) and again `measureMs` later, and returns the
+ * differences.
+ */
+export async function observeServerWindow(
+  server: ServerProcess,
+  load: LoadProcess,
+  measureMs: number,
+  timeoutMs: number,
+): Promise<ServerWindow> {
+  await load.receive("ready", timeoutMs);
+  const before = await scrapeMetrics(server.url);
+  const startedAt = performance.now();
+  await sleep(measureMs);
+  const after = await scrapeMetrics(server.url);
+  const seconds = (performance.now() - startedAt) / 1000;
+
+  const delta = (name: string) => requireMetric(after, name) - requireMetric(before, name);
+  const cpuSeconds = delta("process_cpu_seconds_total");
+  const committed = delta("chatwire_messages_committed_total");
+  return {
+    cpuPercent: (100 * cpuSeconds) / seconds,
+    cpuMicrosPerMessage: committed === 0 ? Number.NaN : (cpuSeconds * 1e6) / committed,
+    committedPerSecond: committed / seconds,
+    meanCommitBatch: delta("chatwire_store_commit_batch_size_sum") / delta("chatwire_store_commit_batch_size_count"),
+    meanCommitLatencyMs:
+      (1000 * delta("chatwire_store_commit_latency_seconds_sum")) / delta("chatwire_store_commit_latency_seconds_count"),
+  };
+}
+
+/** Formats a window for a benchmark note. */
+export function describeServerWindow(window: ServerWindow): string {
+  return (
+    `server CPU ${window.cpuPercent.toFixed(0)}% of one core, ` +
+    `${window.cpuMicrosPerMessage.toFixed(0)} µs CPU per committed message, ` +
+    `${window.meanCommitBatch.toFixed(1)} writes per commit, ${window.meanCommitLatencyMs.toFixed(2)} ms mean commit latency`
+  );
+}

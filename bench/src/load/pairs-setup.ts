@@ -1,0 +1,54 @@
+import { ConversationKind } from "@chatwire/gen";
+
+import { connectUser, type UserConnection } from "./rpc.js";
+
+/** The user ids and tokens of one sender/receiver pair. */
+export interface PairIdentity {
+  senderId: string;
+  receiverId: string;
+  senderToken: string;
+  receiverToken: string;
+}
+
+/** A sender and a receiver with a direct conversation between them. */
+export interface Pair {
+  index: number;
+  sender: UserConnection;
+  receiver: UserConnection;
+  conversationId: string;
+  senderDeviceId: string;
+  receiverDeviceId: string;
+}
+
+/** Connects every user and creates one direct conversation per pair. */
+export async function openPairs(baseUrl: string, identities: readonly PairIdentity[]): Promise<Pair[]> {
+  return Promise.all(
+    identities.map(async (identity, index) => {
+      const sender = connectUser(baseUrl, identity.senderToken);
+      const receiver = connectUser(baseUrl, identity.receiverToken);
+      const created = await sender.conversations.createConversation({
+        kind: ConversationKind.DIRECT,
+        memberIds: [identity.receiverId],
+      });
+      const conversationId = created.conversation?.conversationId;
+      if (conversationId === undefined || conversationId === "") {
+        throw new Error(`CreateConversation for ${identity.senderId} and ${identity.receiverId} returned no conversation id`);
+      }
+      return {
+        index,
+        sender,
+        receiver,
+        conversationId,
+        senderDeviceId: `bench-sender-${index}`,
+        receiverDeviceId: `bench-receiver-${index}`,
+      };
+    }),
+  );
+}
+
+export function closePairs(pairs: readonly Pair[]): void {
+  for (const pair of pairs) {
+    pair.sender.close();
+    pair.receiver.close();
+  }
+}

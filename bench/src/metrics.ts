@@ -1,0 +1,51 @@
+import { get } from "node:http";
+
+/**
+ * Fetches `<url>/metrics` and returns the value of every unlabelled series
+ * by metric name. Labelled series are skipped because the benchmarks read
+ * process-wide gauges only.
+ */
+export async function scrapeMetrics(baseUrl: string): Promise<Map<string, number>> {
+  const text = await httpGetText(`${baseUrl}/metrics`);
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)/.exec(line);
+    if (match?.[1] === undefined || match[2] === undefined) continue;
+    values.set(match[1], Number(match[2]));
+  }
+  return values;
+}
+
+/**
+ * Returns one gauge from a scrape by its standard name, also when the server
+ * registered it with a prefix (prom-client's `prefix` option turns
+ * process_resident_memory_bytes into <prefix>process_resident_memory_bytes).
+ * Throws naming the metric and the process gauges the server does expose.
+ */
+export function requireMetric(metrics: Map<string, number>, name: string): number {
+  const exact = metrics.get(name);
+  if (exact !== undefined && Number.isFinite(exact)) return exact;
+  for (const [key, value] of metrics) {
+    if (key.endsWith(`_${name}`) && Number.isFinite(value)) return value;
+  }
+  const names = [...metrics.keys()].filter((key) => /process_|nodejs_/.test(key));
+  throw new Error(`metric ${name} is missing from /metrics; the server exposes: ${names.join(", ") || "none"}`);
+}
+
+function httpGetText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 10_000 }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        if (response.statusCode === 200) resolve(body);
+        else reject(new Error(`GET ${url} returned ${response.statusCode}: ${body.slice(0, 200)}`));
+      });
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`GET ${url} timed out after 10 s`)));
+    request.on("error", reject);
+  });
+}

@@ -1,0 +1,131 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import { formatNumber } from "../stats.js";
+
+/** The parts of a V8 .cpuprofile (as written by `node --cpu-prof`) that the summary reads. */
+interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }>;
+  /** Node id of each sample. */
+  samples: number[];
+  /** Microseconds between consecutive samples. */
+  timeDeltas: number[];
+}
+
+/** Self time of one function, summed over every place it was sampled. */
+export interface FunctionCost {
+  name: string;
+  location: string;
+  selfMs: number;
+  /** Share of the sampled time that was not idle. */
+  selfPercent: number;
+}
+
+/** Self time of the functions that took most, and the same summed per code origin. */
+export interface ProfileSummary {
+  files: string[];
+  busyMs: number;
+  idleMs: number;
+  functions: FunctionCost[];
+  /** Self time per origin: a package under node_modules, node internals, or chatwire's own dist folder. */
+  origins: Array<{ origin: string; selfMs: number; selfPercent: number }>;
+}
+
+/** Reads every .cpuprofile in `dir` and returns the `top` functions by self time. */
+export async function summarizeCpuProfiles(dir: string, top: number): Promise<ProfileSummary> {
+  const files = (await readdir(dir)).filter((name) => name.endsWith(".cpuprofile")).map((name) => join(dir, name));
+  if (files.length === 0) {
+    throw new Error(
+      `no .cpuprofile in ${dir}: node writes it only when the server exits normally, so check that SIGTERM shuts the server down`,
+    );
+  }
+
+  const selfByFunction = new Map<string, { name: string; location: string; selfUs: number }>();
+  const selfByOrigin = new Map<string, number>();
+  let idleUs = 0;
+  let totalUs = 0;
+
+  for (const file of files) {
+    const profile = JSON.parse(await readFile(file, "utf8")) as CpuProfile;
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+    profile.samples.forEach((nodeId, index) => {
+      const micros = profile.timeDeltas[index] ?? 0;
+      const frame = nodes.get(nodeId);
+      if (frame === undefined) return;
+      totalUs += micros;
+      if (frame.functionName === "(idle)") {
+        idleUs += micros;
+        return;
+      }
+      const location = shortenUrl(frame.url, frame.lineNumber);
+      const key = `${frame.functionName}@${location}`;
+      const entry = selfByFunction.get(key) ?? { name: frame.functionName || "(anonymous)", location, selfUs: 0 };
+      entry.selfUs += micros;
+      selfByFunction.set(key, entry);
+      const origin = originOf(frame.url, frame.functionName);
+      selfByOrigin.set(origin, (selfByOrigin.get(origin) ?? 0) + micros);
+    });
+  }
+
+  const busyUs = totalUs - idleUs;
+  const percent = (micros: number) => (busyUs === 0 ? 0 : (100 * micros) / busyUs);
+  return {
+    files,
+    busyMs: busyUs / 1000,
+    idleMs: idleUs / 1000,
+    functions: [...selfByFunction.values()]
+      .sort((a, b) => b.selfUs - a.selfUs)
+      .slice(0, top)
+      .map((entry) => ({
+        name: entry.name,
+        location: entry.location,
+        selfMs: entry.selfUs / 1000,
+        selfPercent: percent(entry.selfUs),
+      })),
+    origins: [...selfByOrigin.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([origin, micros]) => ({ origin, selfMs: micros / 1000, selfPercent: percent(micros) })),
+  };
+}
+
+/** Renders a summary as plain text lines for the benchmark's notes. */
+export function formatProfileSummary(summary: ProfileSummary): string {
+  const lines = [
+    `server CPU profile: ${formatNumber(summary.busyMs)} ms busy, ${formatNumber(summary.idleMs)} ms idle; ` +
+      `top functions by self time (% of busy time):`,
+    ...summary.functions.map(
+      (entry) => `  ${entry.selfPercent.toFixed(1).padStart(5)}%  ${entry.name}  ${entry.location}`,
+    ),
+    "self time by origin:",
+    ...summary.origins
+      .slice(0, 12)
+      .map((entry) => `  ${entry.selfPercent.toFixed(1).padStart(5)}%  ${entry.origin}`),
+  ];
+  return lines.join("\n");
+}
+
+function shortenUrl(url: string, lineNumber: number): string {
+  if (url === "") return "";
+  const path = url.replace(/^file:\/\//, "");
+  const inModules = path.lastIndexOf("/node_modules/");
+  const short = inModules >= 0 ? path.slice(inModules + "/node_modules/".length) : path.replace(/^.*\/(server|gen)\/dist\//, "$1/dist/");
+  // V8 line numbers start at 0.
+  return `${short}:${lineNumber + 1}`;
+}
+
+/** Returns the package, node internal area or chatwire folder a frame's code comes from. */
+function originOf(url: string, functionName: string): string {
+  if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
+  if (url.startsWith("node:")) return "node internals";
+  const path = url.replace(/^file:\/\//, "");
+  const inModules = path.lastIndexOf("/node_modules/");
+  if (inModules >= 0) {
+    const parts = path.slice(inModules + "/node_modules/".length).split("/");
+    return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? path);
+  }
+  const chatwire = /\/(server|gen)\/dist\//.exec(path);
+  return chatwire === null ? path : `chatwire ${chatwire[1]}`;
+}

@@ -1,0 +1,111 @@
+// Runs chatwire's benchmarks and prints a table of figures next to their
+// targets. Start it with `npm run bench` (add `-- --help` for options).
+import { parseArgs } from "node:util";
+
+import { runCatchupBench } from "./benches/catchup.js";
+import { runLatencyBench } from "./benches/latency.js";
+import { runMemoryBench } from "./benches/memory.js";
+import { runThroughputBench } from "./benches/throughput.js";
+import type { BenchReport, BenchSettings } from "./benches/types.js";
+import { describeMachine } from "./machine.js";
+import { formatTable } from "./table.js";
+
+const BENCHMARKS = {
+  throughput: runThroughputBench,
+  latency: runLatencyBench,
+  catchup: runCatchupBench,
+  memory: runMemoryBench,
+} as const;
+type BenchName = keyof typeof BENCHMARKS;
+
+const HELP = `Usage: npm run bench -- [options]
+
+Runs each benchmark against its own chatwire server process, with the load
+in separate processes on 127.0.0.1, and prints the figures next to the targets.
+
+Options:
+  --only <names>     Comma-separated benchmarks to run: throughput, latency, catchup, memory. Default: all.
+  --runs <n>         Runs per benchmark where a median is taken. Default: throughput 3, latency 3, catchup 5.
+  --seconds <n>      Measured seconds of throughput and latency, after a 2 s warm-up. Default 10.
+  --profile          Add a throughput run with the server under node --cpu-prof and print its top functions.
+  --help             Print this text.
+
+Exit status: 0 when every benchmark ran and every delivery check passed (targets
+may be missed), 1 when a benchmark failed or a check found a lost, repeated or
+reordered message, 2 on invalid options.`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        only: { type: "string" },
+        runs: { type: "string" },
+        seconds: { type: "string", default: "10" },
+        profile: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+
+  const names = (values.only ?? Object.keys(BENCHMARKS).join(",")).split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !(name in BENCHMARKS));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(", ")}; choose from ${Object.keys(BENCHMARKS).join(", ")}`);
+    return 2;
+  }
+  const runs = values.runs === undefined ? undefined : Number(values.runs);
+  const seconds = Number(values.seconds);
+  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1 && runs <= 50)) {
+    console.error(`--runs ${values.runs} is invalid; use a whole number from 1 to 50`);
+    return 2;
+  }
+  if (!(Number.isInteger(seconds) && seconds >= 1 && seconds <= 600)) {
+    console.error(`--seconds ${values.seconds} is invalid; use a whole number of seconds from 1 to 600`);
+    return 2;
+  }
+
+  const settings: BenchSettings = {
+    runs,
+    measureSeconds: seconds,
+    profile: values.profile,
+    log: (text) => console.log(text),
+  };
+  const machine = describeMachine();
+  console.log(`command: node bench/dist/src/run.js ${process.argv.slice(2).join(" ")}`.trimEnd());
+  console.log(`date: ${new Date().toISOString()}`);
+  console.log(
+    `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB memory, ` +
+      `Node ${machine.node}, ${machine.kernel}`,
+  );
+
+  const reports: BenchReport[] = [];
+  for (const name of names as BenchName[]) {
+    const started = performance.now();
+    try {
+      reports.push(await BENCHMARKS[name](settings));
+    } catch (error) {
+      reports.push({
+        rows: [{ benchmark: name, figure: "did not complete", value: "-" }],
+        notes: [],
+        failures: [`${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`],
+      });
+    }
+    console.log(`${name} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  console.log(`\n${formatTable(reports.flatMap((report) => report.rows))}\n`);
+  for (const note of reports.flatMap((report) => report.notes)) console.log(`${note}\n`);
+  const failures = reports.flatMap((report) => report.failures);
+  for (const failure of failures) console.error(`FAILED ${failure}`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
