@@ -6,7 +6,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { openSqliteStorage, type SqliteStorageOptions } from "../src/index.js";
-import type { MessageRecord } from "../src/storage/contract.js";
+import type { MessageRecord } from "@chatwire/sdk-core";
 
 const totalMessages = 10_000;
 const pageSize = 500;

@@ -1,6 +1,7 @@
+import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import type { OutboxEntry, StorageTransaction } from "../src/storage/contract.js";
+import type { OutboxEntry, StorageTransaction } from "@chatwire/sdk-core";
 import { openSqliteStorage } from "../src/index.js";
 import { openDatabase } from "../src/storage/database.js";
 import { useTempFiles } from "./helpers.js";
@@ -237,15 +238,17 @@ describe("SQLite close", () => {
     await expect(storage.close()).resolves.toBeUndefined();
   });
 
-  it("releases the file for another connection to write", async () => {
+  it("checkpoints and removes the write-ahead log", async () => {
     const path = await tempFile();
     const storage = openSqliteStorage(path);
     await storage.transaction("readwrite", (tx) => tx.addOutbox(entry("id-1")));
+    expect(existsSync(`${path}-wal`), "log while open").toBe(true);
 
     await storage.close();
 
-    const other = new Database(path, { timeout: 0 });
-    other.exec("BEGIN EXCLUSIVE; COMMIT");
+    // SQLite deletes the log when the last connection closes cleanly.
+    expect(existsSync(`${path}-wal`), "log after close").toBe(false);
+    const other = new Database(path, { readonly: true });
     const count = other.prepare("SELECT COUNT(*) FROM outbox").pluck().get();
     other.close();
     expect(count).toBe(1);

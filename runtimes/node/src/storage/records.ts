@@ -3,7 +3,7 @@ import type {
   MemberRecord,
   MessageRecord,
   OutboxEntry,
-} from "./contract.js";
+} from "@chatwire/sdk-core";
 
 // Rows as better-sqlite3 returns them: INTEGER columns come back as numbers
 // because the database is opened without safeIntegers, and every stored

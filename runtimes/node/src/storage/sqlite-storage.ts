@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ChatStorage, StorageTransaction, TransactionMode } from "./contract.js";
+import type { ChatStorage, StorageTransaction, TransactionMode } from "@chatwire/sdk-core";
 import { openDatabase, type SynchronousMode } from "./database.js";
 import { prepareStatements, type Statements } from "./statements.js";
 import { createSqliteTransaction, type TransactionScope } from "./transaction.js";

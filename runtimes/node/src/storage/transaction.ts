@@ -6,7 +6,7 @@ import type {
   OutboxEntry,
   StorageTransaction,
   TransactionMode,
-} from "./contract.js";
+} from "@chatwire/sdk-core";
 import {
   fromConversationRow,
   fromMessageRow,
