@@ -148,6 +148,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
   const lifecycle = new Lifecycle({ loop, outbox, receipts, engine, state, tokens, clock, logger }, options.online ?? true);
 
   let starting: Promise<void> | undefined;
+  const loadingOlder = new Map<string, Promise<void>>();
   const ensureStarted = (what: string) => {
     if (lifecycle.closed) throw new ChatError(Code.FailedPrecondition, `${what} was called after close(); create a new client`);
     if (deviceId === undefined) throw notStarted(what);
@@ -211,17 +212,29 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     removeMembers: (conversationId, userIds) => conversations.removeMembers(conversationId, userIds),
     listConversations: () => conversations.listConversations(),
 
-    async loadOlder(conversationId) {
-      await ensureOlderMessages(
-        storage,
-        (run) => call("GetHistory", run),
-        chat,
-        userId,
-        conversationId,
-        views.oldestShownSeq(conversationId),
-        tuning.pageSize,
-      );
-      views.growWindow(conversationId, tuning.pageSize);
+    loadOlder(conversationId) {
+      // One load per conversation at a time: each one starts where the previous one grew the window.
+      const previous = loadingOlder.get(conversationId) ?? Promise.resolve();
+      const next = previous
+        .catch(() => undefined)
+        .then(async () => {
+          await ensureOlderMessages(
+            storage,
+            (run) => call("GetHistory", run),
+            chat,
+            userId,
+            conversationId,
+            views.windowSize(conversationId),
+            tuning.pageSize,
+          );
+          views.growWindow(conversationId, tuning.pageSize);
+        });
+      loadingOlder.set(conversationId, next);
+      const clear = () => {
+        if (loadingOlder.get(conversationId) === next) loadingOlder.delete(conversationId);
+      };
+      next.then(clear, clear);
+      return next;
     },
 
     watchConversation(conversationId, listener, watchOptions?: WatchConversationOptions) {

@@ -4,10 +4,10 @@ import type { ChatStorage } from "../storage/types.js";
 import { findMember, placeholderConversation, toMessageRecord } from "./records.js";
 
 /**
- * Makes sure storage has up to `pageSize` messages just below `beforeSeq`
- * (or below the newest stored message when undefined), fetching a page of
- * GetHistory when the stored ones are fewer or have holes. Resolves with the
- * number of messages fetched from the server (0 when storage had them).
+ * Makes sure storage has up to `pageSize` messages just below the oldest of
+ * the newest `shown` stored messages (what a view shows now), fetching a
+ * page of GetHistory when the stored ones are fewer or have holes. Resolves
+ * with the number of messages fetched from the server (0 when storage had them).
  */
 export async function ensureOlderMessages(
   storage: ChatStorage,
@@ -15,12 +15,13 @@ export async function ensureOlderMessages(
   chat: Client<typeof ChatService>,
   userId: string,
   conversationId: string,
-  beforeSeq: number | undefined,
+  shown: number,
   pageSize: number,
 ): Promise<number> {
   const local = await storage.transaction("readonly", async (tx) => {
     const conversation = await tx.getConversation(conversationId);
-    const bound = beforeSeq ?? ((await tx.getMessages(conversationId, { limit: 1 }))[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1);
+    const window = shown > 0 ? await tx.getMessages(conversationId, { limit: shown }) : [];
+    const bound = window[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
     const floor = conversation === undefined ? 0 : (findMember(conversation, userId)?.joinedAfterSeq ?? 0);
     const below = await tx.getMessages(conversationId, { beforeSeq: bound, limit: pageSize });
     return { bound, floor, below };

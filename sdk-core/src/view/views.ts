@@ -36,7 +36,7 @@ export type ConversationListListener = (conversations: readonly ConversationSumm
 export const defaultViewLimit = 50;
 
 interface Watcher {
-  /** Reads storage and returns the snapshot, or undefined when nothing changed since the last emit. */
+  /** Reads storage and calls the listener when the result differs from the last one it got. */
   load(): Promise<void>;
   dirty: boolean;
   running: Promise<void> | undefined;
@@ -44,8 +44,8 @@ interface Watcher {
 }
 
 interface ConversationWatcher extends Watcher {
+  /** Confirmed messages shown, the newest ones. */
   limit: number;
-  oldestSeq: number | undefined;
 }
 
 /**
@@ -75,10 +75,8 @@ export class Views {
       running: undefined,
       closed: false,
       limit,
-      oldestSeq: undefined,
       load: async () => {
         const snapshot = await this.#readConversation(conversationId, watcher.limit);
-        watcher.oldestSeq = snapshot.items.find((item) => item.seq !== undefined)?.seq;
         const fingerprint = JSON.stringify(snapshot);
         if (fingerprint === last || watcher.closed) return;
         last = fingerprint;
@@ -140,13 +138,11 @@ export class Views {
     this.#schedule();
   }
 
-  /** The oldest seq shown by any view of the conversation, or undefined. */
-  oldestShownSeq(conversationId: string): number | undefined {
-    let oldest: number | undefined;
-    for (const watcher of this.#conversationWatchers.get(conversationId) ?? []) {
-      if (watcher.oldestSeq !== undefined && (oldest === undefined || watcher.oldestSeq < oldest)) oldest = watcher.oldestSeq;
-    }
-    return oldest;
+  /** The largest number of confirmed messages a view of the conversation shows, or 0 without views. */
+  windowSize(conversationId: string): number {
+    let size = 0;
+    for (const watcher of this.#conversationWatchers.get(conversationId) ?? []) size = Math.max(size, watcher.limit);
+    return size;
   }
 
   /** Shows `count` more older messages in every view of the conversation. */
