@@ -178,8 +178,9 @@ export interface ChatStorage {
    * Runs `run` in one transaction and resolves with its result after the
    * commit. When `run` throws or rejects, every write is rolled back and the
    * promise rejects with that error. A write in a "readonly" transaction
-   * rejects. Transactions run one at a time, in the order they were requested; the callback awaits only operations of its own
-   * `tx` (see the module note on IndexedDB).
+   * rejects. Transactions run one at a time, in the order they were
+   * requested. The callback awaits only operations of its own `tx` (see the
+   * module note on IndexedDB).
    */
   transaction<T>(mode: TransactionMode, run: (tx: StorageTransaction) => Promise<T>): Promise<T>;
   /** Finishes pending work and releases the underlying database. */
