@@ -88,9 +88,21 @@ export class Outbox {
     this.#holds.clear();
   }
 
-  /** Stores a new entry; resolves after the commit (the durability point). */
+  /**
+   * Stores a new entry; resolves after the commit (the durability point).
+   * Rejects for a conversation the user was removed from, which the server
+   * would reject anyway.
+   */
   async add(entry: OutboxEntry): Promise<void> {
-    await this.#context.storage.transaction("readwrite", (tx) => tx.addOutbox(entry));
+    await this.#context.storage.transaction("readwrite", async (tx) => {
+      if ((await tx.getConversation(entry.conversationId))?.removed) {
+        throw new ChatError(
+          Code.FailedPrecondition,
+          `the user was removed from conversation ${entry.conversationId}; messages can no longer be sent to it`,
+        );
+      }
+      await tx.addOutbox(entry);
+    });
     this.#context.onCommitted([entry.conversationId], []);
     this.kick(entry.conversationId);
   }
