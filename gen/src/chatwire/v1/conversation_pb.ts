@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chatwire/v1/conversation.proto.
  */
 export const file_chatwire_v1_conversation: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jaGF0d2lyZS92MS9jb252ZXJzYXRpb24ucHJvdG8SC2NoYXR3aXJlLnYxImgKBk1lbWJlchIPCgd1c2VyX2lkGAEgASgJEhkKDWRlbGl2ZXJlZF9zZXEYAiABKARCAjACEhQKCHJlYWRfc2VxGAMgASgEQgIwAhIcChBqb2luZWRfYWZ0ZXJfc2VxGAQgASgEQgIwAiKVAgoMQ29udmVyc2F0aW9uEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0uY2hhdHdpcmUudjEuQ29udmVyc2F0aW9uS2luZBINCgV0aXRsZRgDIAEoCRIkCgdtZW1iZXJzGAQgAygLMhMuY2hhdHdpcmUudjEuTWVtYmVyEhQKCGxhc3Rfc2VxGAUgASgEQgIwAhIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYCgx1bnJlYWRfY291bnQYByABKARCAjACEioKDGxhc3RfbWVzc2FnZRgIIAEoCzIULmNoYXR3aXJlLnYxLk1lc3NhZ2UqcAoQQ29udmVyc2F0aW9uS2luZBIhCh1DT05WRVJTQVRJT05fS0lORF9VTlNQRUNJRklFRBAAEhwKGENPTlZFUlNBVElPTl9LSU5EX0RJUkVDVBABEhsKF0NPTlZFUlNBVElPTl9LSU5EX0dST1VQEAJiBnByb3RvMw", [file_chatwire_v1_message, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jaGF0d2lyZS92MS9jb252ZXJzYXRpb24ucHJvdG8SC2NoYXR3aXJlLnYxIlwKBk1lbWJlchIPCgd1c2VyX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQSGAoQam9pbmVkX2FmdGVyX3NlcRgEIAEoBCKNAgoMQ29udmVyc2F0aW9uEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0uY2hhdHdpcmUudjEuQ29udmVyc2F0aW9uS2luZBINCgV0aXRsZRgDIAEoCRIkCgdtZW1iZXJzGAQgAygLMhMuY2hhdHdpcmUudjEuTWVtYmVyEhAKCGxhc3Rfc2VxGAUgASgEEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHVucmVhZF9jb3VudBgHIAEoBBIqCgxsYXN0X21lc3NhZ2UYCCABKAsyFC5jaGF0d2lyZS52MS5NZXNzYWdlKnAKEENvbnZlcnNhdGlvbktpbmQSIQodQ09OVkVSU0FUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIcChhDT05WRVJTQVRJT05fS0lORF9ESVJFQ1QQARIbChdDT05WRVJTQVRJT05fS0lORF9HUk9VUBACYgZwcm90bzM", [file_chatwire_v1_message, file_google_protobuf_timestamp]);
 
 /**
  * A member of a conversation and the receipt marks of that member.
@@ -33,7 +33,7 @@ export type Member = Message<"chatwire.v1.Member"> & {
    * Highest seq of this conversation that one of the member's devices has
    * received. Monotonic: it never decreases.
    *
-   * @generated from field: uint64 delivered_seq = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint64 delivered_seq = 2;
    */
   deliveredSeq: bigint;
 
@@ -41,7 +41,7 @@ export type Member = Message<"chatwire.v1.Member"> & {
    * Highest seq of this conversation that the member has read. Monotonic, and
    * never above delivered_seq: a read mark raises the delivered mark with it.
    *
-   * @generated from field: uint64 read_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint64 read_seq = 3;
    */
   readSeq: bigint;
 
@@ -49,7 +49,7 @@ export type Member = Message<"chatwire.v1.Member"> & {
    * Seq of the last message sent before the member joined. The member can
    * read messages with a greater seq only.
    *
-   * @generated from field: uint64 joined_after_seq = 4 [jstype = JS_NUMBER];
+   * @generated from field: uint64 joined_after_seq = 4;
    */
   joinedAfterSeq: bigint;
 };
@@ -99,7 +99,7 @@ export type Conversation = Message<"chatwire.v1.Conversation"> & {
   /**
    * Seq of the newest message, or 0 when the conversation has none.
    *
-   * @generated from field: uint64 last_seq = 5 [jstype = JS_NUMBER];
+   * @generated from field: uint64 last_seq = 5;
    */
   lastSeq: bigint;
 
@@ -114,7 +114,7 @@ export type Conversation = Message<"chatwire.v1.Conversation"> & {
    * Messages after the viewing user's read mark that other users sent:
    * the count of messages with seq > read_seq whose sender is not the viewer.
    *
-   * @generated from field: uint64 unread_count = 7 [jstype = JS_NUMBER];
+   * @generated from field: uint64 unread_count = 7;
    */
   unreadCount: bigint;
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chatwire/v1/event.proto.
  */
 export const file_chatwire_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChdjaGF0d2lyZS92MS9ldmVudC5wcm90bxILY2hhdHdpcmUudjEiuQEKBUV2ZW50EhQKCHBvc2l0aW9uGAEgASgEQgIwAhIsCgdtZXNzYWdlGAIgASgLMhkuY2hhdHdpcmUudjEuTWVzc2FnZUV2ZW50SAASLAoHcmVjZWlwdBgDIAEoCzIZLmNoYXR3aXJlLnYxLlJlY2VpcHRFdmVudEgAEjYKDGNvbnZlcnNhdGlvbhgEIAEoCzIeLmNoYXR3aXJlLnYxLkNvbnZlcnNhdGlvbkV2ZW50SABCBgoEa2luZCI1CgxNZXNzYWdlRXZlbnQSJQoHbWVzc2FnZRgBIAEoCzIULmNoYXR3aXJlLnYxLk1lc3NhZ2UiaQoMUmVjZWlwdEV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhkKDWRlbGl2ZXJlZF9zZXEYAyABKARCAjACEhQKCHJlYWRfc2VxGAQgASgEQgIwAiJVChFDb252ZXJzYXRpb25FdmVudBIvCgxjb252ZXJzYXRpb24YASABKAsyGS5jaGF0d2lyZS52MS5Db252ZXJzYXRpb24SDwoHcmVtb3ZlZBgCIAEoCGIGcHJvdG8z", [file_chatwire_v1_conversation, file_chatwire_v1_message]);
+  fileDesc("ChdjaGF0d2lyZS92MS9ldmVudC5wcm90bxILY2hhdHdpcmUudjEitQEKBUV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEiwKB21lc3NhZ2UYAiABKAsyGS5jaGF0d2lyZS52MS5NZXNzYWdlRXZlbnRIABIsCgdyZWNlaXB0GAMgASgLMhkuY2hhdHdpcmUudjEuUmVjZWlwdEV2ZW50SAASNgoMY29udmVyc2F0aW9uGAQgASgLMh4uY2hhdHdpcmUudjEuQ29udmVyc2F0aW9uRXZlbnRIAEIGCgRraW5kIjUKDE1lc3NhZ2VFdmVudBIlCgdtZXNzYWdlGAEgASgLMhQuY2hhdHdpcmUudjEuTWVzc2FnZSJhCgxSZWNlaXB0RXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNZGVsaXZlcmVkX3NlcRgDIAEoBBIQCghyZWFkX3NlcRgEIAEoBCJVChFDb252ZXJzYXRpb25FdmVudBIvCgxjb252ZXJzYXRpb24YASABKAsyGS5jaGF0d2lyZS52MS5Db252ZXJzYXRpb24SDwoHcmVtb3ZlZBgCIAEoCGIGcHJvdG8z", [file_chatwire_v1_conversation, file_chatwire_v1_message]);
 
 /**
  * One entry in a user's event log. The server appends an event to the log of
@@ -31,7 +31,7 @@ export type Event = Message<"chatwire.v1.Event"> & {
    * A client that receives position N + 2 after N has missed an event and
    * must re-sync from its cursor.
    *
-   * @generated from field: uint64 position = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint64 position = 1;
    */
   position: bigint;
 
@@ -120,14 +120,14 @@ export type ReceiptEvent = Message<"chatwire.v1.ReceiptEvent"> & {
   /**
    * The member's delivered mark (Member.delivered_seq).
    *
-   * @generated from field: uint64 delivered_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint64 delivered_seq = 3;
    */
   deliveredSeq: bigint;
 
   /**
    * The member's read mark (Member.read_seq).
    *
-   * @generated from field: uint64 read_seq = 4 [jstype = JS_NUMBER];
+   * @generated from field: uint64 read_seq = 4;
    */
   readSeq: bigint;
 };

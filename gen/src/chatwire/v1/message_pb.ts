@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file chatwire/v1/message.proto.
  */
 export const file_chatwire_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChljaGF0d2lyZS92MS9tZXNzYWdlLnByb3RvEgtjaGF0d2lyZS52MSLNAQoHTWVzc2FnZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoDc2VxGAIgASgEQgIwAhISCgptZXNzYWdlX2lkGAMgASgJEhEKCXNlbmRlcl9pZBgEIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAUgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAYgASgJEgwKBHRleHQYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChljaGF0d2lyZS92MS9tZXNzYWdlLnByb3RvEgtjaGF0d2lyZS52MSLJAQoHTWVzc2FnZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEhIKCm1lc3NhZ2VfaWQYAyABKAkSEQoJc2VuZGVyX2lkGAQgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBSABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYBiABKAkSDAoEdGV4dBgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A chat message as the server stored it. Once committed, a message never
@@ -33,7 +33,7 @@ export type Message = Message$1<"chatwire.v1.Message"> & {
    * then 2, 3, ... with no gaps. This is the only order of a conversation;
    * clients never order messages by time.
    *
-   * @generated from field: uint64 seq = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint64 seq = 2;
    */
   seq: bigint;
 
