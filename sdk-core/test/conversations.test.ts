@@ -1,0 +1,83 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { settle } from "./support/fake-clock.js";
+import { makeClient, setup } from "./support/harness.js";
+
+async function started() {
+  const context = setup();
+  const alice = makeClient(context.server, "alice");
+  await alice.client.start();
+  await context.clock.advance(10);
+  return { ...context, alice };
+}
+
+const stored = (client: ReturnType<typeof makeClient>, id: string) =>
+  client.storage.transaction("readonly", (tx) => tx.getConversation(id));
+
+describe("Conversation calls", () => {
+  it("store a created direct conversation at once", async () => {
+    const { alice } = await started();
+    const record = await alice.client.createDirectConversation("carol");
+    expect(record).toMatchObject({ kind: "direct", members: [{ userId: "alice" }, { userId: "carol" }] });
+    expect(await stored(alice, record.conversationId)).toMatchObject({ kind: "direct" });
+    expect(alice.events).toContainEqual(expect.objectContaining({ type: "conversation", removed: false }));
+    await alice.client.close();
+  });
+
+  it("create a group with a request id that makes retries safe", async () => {
+    const { alice, server } = await started();
+    const record = await alice.client.createGroup({ title: "launch", memberIds: ["bob", "carol"], requestId: "req-1" });
+    expect(record.title).toBe("launch");
+    expect(record.members.map((member) => member.userId)).toEqual(["alice", "bob", "carol"]);
+    const request = server.calls.find((call) => call.method === "CreateConversation")?.request as { requestId: string };
+    expect(request.requestId).toBe("req-1");
+    await alice.client.close();
+  });
+
+  it("reject a title over 256 bytes before calling the server", async () => {
+    const { alice, server } = await started();
+    await expect(alice.client.createGroup({ title: "é".repeat(129), memberIds: [] })).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+      message: "title is 258 bytes of UTF-8; the limit is 256 bytes",
+    });
+    expect(server.count("CreateConversation")).toBe(0);
+    await alice.client.close();
+  });
+
+  it("add and remove members and mark a left conversation removed", async () => {
+    const { alice, conversationId } = await started();
+    const added = await alice.client.addMembers(conversationId, ["carol"]);
+    expect(added.members.map((member) => member.userId)).toEqual(["alice", "bob", "carol"]);
+    const left = await alice.client.removeMembers(conversationId, ["alice"]);
+    expect(left?.removed).toBe(true);
+    expect((await stored(alice, conversationId))?.removed).toBe(true);
+    await alice.client.close();
+  });
+
+  it("list conversations and keep local unread counts of known ones", async () => {
+    const { alice, server, conversationId, clock } = await started();
+    server.post("bob", conversationId, "one");
+    await clock.advance(10);
+    const other = server.createConversation(["alice", "dave"]).id;
+    alice.client.setNetworkAvailable(false);
+    server.post("dave", other, "unseen");
+
+    const records = await alice.client.listConversations();
+
+    expect(records.map((record) => record.conversationId).sort()).toEqual([conversationId, other].sort());
+    expect((await stored(alice, other))?.unreadCount).toBe(1);
+    expect((await stored(alice, conversationId))?.unreadCount).toBe(1);
+    await settle();
+    await alice.client.close();
+  });
+
+  it("surface server errors as ChatError", async () => {
+    const { alice } = await started();
+    await expect(alice.client.addMembers("conv-404", ["carol"])).rejects.toMatchObject({
+      name: "ChatError",
+      code: Code.NotFound,
+      reasonName: "ERROR_REASON_CONVERSATION_NOT_FOUND",
+    });
+    await alice.client.close();
+  });
+});
