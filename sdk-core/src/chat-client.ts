@@ -21,9 +21,9 @@ export interface ChatClient {
 
   /**
    * Queues a message and resolves once it is committed to the outbox in
-   * storage; from then on it survives a crash and is sent (with retries)
-   * when possible. Rejects with invalid_argument for empty text or text over
-   * the server's size limit (once the limit is known), and with
+   * storage. From then on it survives a crash, and it is sent (with retries)
+   * when possible. Rejects with invalid_argument for empty text, or for text
+   * over the server's size limit once the limit is known. Rejects with
    * failed_precondition for a conversation the user was removed from.
    */
   send(conversationId: string, text: string): Promise<{ clientMessageId: string }>;
@@ -58,7 +58,7 @@ export interface ChatClient {
   readonly connectionState: ConnectionState;
   onConnectionStateChange(listener: ConnectionStateListener): () => void;
 
-  /** Syncs now and ends any backoff wait, for a host that knows connectivity is back. */
+  /** Syncs now and ends any backoff wait, for a host that detected that connectivity is back. */
   syncNow(): Promise<void>;
   /** Tells the client whether the network is available. */
   setNetworkAvailable(online: boolean): void;

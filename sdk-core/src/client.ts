@@ -83,7 +83,8 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     onCommitted,
   });
 
-  // Each conversation is fetched at most once per client, so one the user cannot read is not asked for on every page.
+  // A conversation the server rejected for good (not_found) is not fetched again by this client,
+  // so each page that mentions it does not cost a call.
   const fetchedConversations = new Set<string>();
   const fetchUnknownConversation = (conversationId: string) => {
     if (fetchedConversations.has(conversationId)) return;

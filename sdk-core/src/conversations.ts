@@ -19,7 +19,7 @@ export interface CreateGroupOptions {
   requestId?: string;
 }
 
-/** What the conversation calls need from the client. */
+/** Dependencies the conversation calls get from the client. */
 export interface ConversationApiContext {
   storage: ChatStorage;
   conversations: Client<typeof ConversationService>;

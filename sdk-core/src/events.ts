@@ -9,7 +9,7 @@ import type { ConversationRecord, MessageRecord, OutboxEntry } from "./storage/t
  * - receipt: a member's delivered or read mark went up (values are the new maxima).
  * - conversation: a conversation was created or changed, or the user was removed from it.
  * - resync: the server no longer had the sync cursor's events, so the client
- *   discarded its synced state and synced again from the start; the outbox was kept.
+ *   discarded its synced state and synced again from the start. The outbox was kept.
  * - outbox-failed: the server rejected an outbox entry for good; it stays
  *   until the host calls `retry()` or `discard()`.
  */

@@ -1,7 +1,7 @@
 import type { Transport } from "@connectrpc/connect";
 import type { ChatStorage } from "./storage/types.js";
 
-/** Why the client asks the host for a token. */
+/** The reason for a token request. */
 export interface TokenRequestContext {
   /**
    * initial: the client has no token yet.
@@ -37,14 +37,14 @@ export interface Clock {
 export interface ChatClientOptions {
   /** A Connect transport from the runtime package (Node, browser). */
   transport: Transport;
-  /** Where the client keeps its outbox, messages and sync cursor. */
+  /** Storage for the outbox, the messages and the sync cursor. */
   storage: ChatStorage;
   /** The signed-in user. A storage that belongs to another user is rejected by `start()`. */
   userId: string;
   /**
    * Returns a bearer token (JWT) for the user. The client calls it once at
-   * start and again after the server rejects the current token; a rejection
-   * of the fresh token is retried with backoff.
+   * start and again after the server rejects the current token. When the
+   * server rejects the fresh token too, the client retries with backoff.
    */
   getToken(context: TokenRequestContext): Promise<string>;
   /** Receives structured logs. Default: none. */
@@ -77,7 +77,7 @@ export interface ChatClientOptions {
   /**
    * Maximum wait for the first frame of a stream, in ms. Default 10,000. The
    * server sends a heartbeat at once, so silence means a proxy buffers the
-   * response; after two such streams in a row the client long-polls instead.
+   * response. After two such streams in a row the client long-polls instead.
    */
   firstFrameTimeoutMs?: number;
   /**

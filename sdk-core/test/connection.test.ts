@@ -71,7 +71,7 @@ describe("Connection state", () => {
     await alice.client.close();
   });
 
-  it("is offline while the host reports no network and reconnects when it is back", async () => {
+  it("goes offline and back with the network", async () => {
     const { clock, server } = setup();
     const alice = makeClient(server, "alice");
     await alice.client.start();
@@ -202,7 +202,7 @@ describe("Event stream", () => {
         reason: "token expired",
       });
 
-      // The next attempt asks the host once more before it waits again.
+      // The next attempt requests a token once more before it waits again.
       await clock.advance(250);
       expect(requests).toEqual(["initial", "expired", "expired"]);
       expect(bob.client.connectionState).toMatchObject({ kind: "waiting", attempt: 2 });

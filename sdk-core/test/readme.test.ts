@@ -6,7 +6,7 @@ import type { ChatStorage } from "../src/storage/types.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { FakeServer } from "./support/fake-server.js";
 
-/** The first TypeScript block of the README, without its import lines. */
+/** Returns the first TypeScript block of the README, without its import lines. */
 function readmeExample(): string {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
   const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];

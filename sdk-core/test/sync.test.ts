@@ -20,7 +20,7 @@ async function syncedState(storage: ChatStorage) {
   });
 }
 
-/** A storage whose `failOn`-th read-write transaction throws after its writes, as a crash before commit. */
+/** Wraps a storage so that its `failOn`-th read-write transaction throws after its writes, as a crash before commit does. */
 function crashingStorage(inner: ChatStorage, failOn: number): ChatStorage & { crashed: boolean } {
   let count = 0;
   const storage = {
@@ -85,7 +85,7 @@ describe("Sync", () => {
       await bob.client.close();
     });
 
-    it("re-applies a page after a crash between pages and ends as a clean run does", async () => {
+    it("recovers from a crash between pages", async () => {
       const { clock, server, conversationId } = setup();
       for (let i = 0; i < 60; i++) server.post("alice", conversationId, `m${i}`);
 

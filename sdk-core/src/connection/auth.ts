@@ -5,8 +5,8 @@ import { classifyFailure } from "../errors/classify.js";
 import type { Logger, TokenRequestContext } from "../options.js";
 
 /**
- * Holds the bearer token and asks the host for a new one. Concurrent callers
- * that all saw the same token rejected share one `getToken()` call.
+ * Stores the bearer token and requests a new one from the host. Concurrent
+ * callers that all saw the same token rejected share one `getToken()` call.
  */
 export class TokenSource {
   readonly #getToken: (context: TokenRequestContext) => Promise<string>;

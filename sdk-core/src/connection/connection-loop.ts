@@ -25,7 +25,7 @@ import type { Clock, Logger, Tuning } from "../options.js";
 import { isFirstFrameTimeout } from "../sync/sync-engine.js";
 import type { SyncEngine } from "../sync/sync-engine.js";
 
-/** What the loop needs from the client. */
+/** Dependencies the loop gets from the client. */
 export interface ConnectionLoopContext {
   engine: SyncEngine;
   state: ConnectionStateHolder;
@@ -36,7 +36,7 @@ export interface ConnectionLoopContext {
   logger: Logger;
   /** Runs before each catch-up; a failure there is logged and does not stop the connection. */
   prepare(signal: AbortSignal): Promise<void>;
-  /** Called once the server answered (catch-up done): pending sends can go. */
+  /** Called after each successful catch-up, so that pending sends go out. */
   onReachable(): void;
 }
 

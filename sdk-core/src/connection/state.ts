@@ -1,7 +1,7 @@
 import type { Logger } from "../options.js";
 
 /**
- * The client's connection to the server, as the host app sees it.
+ * The client's connection to the server, as reported to the host app.
  *
  * connecting: the client is syncing or opening the event stream. `attempt`
  * counts the failures since the last time it was connected (0 for the first
@@ -42,7 +42,7 @@ export type ConnectionState =
 /** Receives each change with the new and the previous state. */
 export type ConnectionStateListener = (next: ConnectionState, previous: ConnectionState) => void;
 
-/** Holds the current state and tells listeners about every change. */
+/** Stores the current state and notifies listeners of every change. */
 export class ConnectionStateHolder {
   #current: ConnectionState = Object.freeze({ kind: "closed", reason: "not started" });
   readonly #listeners = new Set<ConnectionStateListener>();

@@ -3,7 +3,7 @@ import { ErrorReason } from "@chatwire/gen";
 import type { ChatError } from "./chat-error.js";
 
 /**
- * What the client does about a failed call.
+ * The client's response to a failed call.
  *
  * - backoff: the failure is transient; try again after an exponential backoff delay.
  * - wait: the server asked for a pause (rate limit); try again after `delayMs`.
@@ -25,9 +25,9 @@ export type FailureAction =
 /**
  * Decides what every failure means; the whole retry policy is here.
  *
- * `ownSignalAborted` tells whether the client's own AbortSignal for the call
- * fired. That, and never the code, tells a cancel by the client from a lost
- * connection: a dropped connection surfaces as canceled over HTTP/2, aborted
+ * `ownSignalAborted` is true when the client's own AbortSignal for the call
+ * fired. That flag, and never the code, separates a cancel by the client from
+ * a lost connection: a dropped connection surfaces as canceled over HTTP/2, aborted
  * over HTTP/1.1 and unknown in browsers (measured with connect-node and
  * connect-web 2.1.1).
  */

@@ -79,10 +79,10 @@ export class Lifecycle {
   }
 
   /**
-   * Syncs and flushes the outbox once, for a push wake-up, and resolves when
-   * both are done or `deadlineMs` has passed (whichever is first); calls
-   * still running then are aborted and their work resumes later. In the
-   * background the client holds nothing afterwards.
+   * Syncs and flushes the outbox once, for a push wake-up. Resolves when both
+   * are done or when `deadlineMs` has passed, whichever comes first. Calls
+   * still running at the deadline are aborted, and their work resumes later.
+   * In the background the client keeps no connection or timer afterwards.
    */
   async wake(deadlineMs: number): Promise<void> {
     if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) {
@@ -126,7 +126,7 @@ export class Lifecycle {
     await this.#apply();
   }
 
-  /** Starts or stops the modules to match the signals, and sets the state the host sees. */
+  /** Starts or stops the modules to match the signals, and sets the connection state for the host. */
   #apply(): Promise<void> {
     const { loop, outbox, receipts, state } = this.#parts;
     if (!this.#started && !this.#closed) return Promise.resolve();

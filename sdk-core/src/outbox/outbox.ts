@@ -34,7 +34,7 @@ import type { ChatStorage, OutboxEntry } from "../storage/types.js";
 import { toMessageRecord } from "../sync/records.js";
 import { commitSentMessage } from "./commit-sent.js";
 
-/** What the outbox needs from the client. */
+/** Dependencies the outbox gets from the client. */
 export interface OutboxContext {
   storage: ChatStorage;
   chat: Client<typeof ChatService>;

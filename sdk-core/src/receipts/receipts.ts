@@ -1,5 +1,5 @@
 /**
- * Receipts: tells the server what this device applied (its cursor and
+ * Receipts: sends the server what this device applied (its cursor and
  * delivered marks) and what the user read (read marks), with Acknowledge.
  *
  * Marks are raised locally first and never go down: a lower mark is ignored
@@ -22,7 +22,7 @@ import type { ChatStorage } from "../storage/types.js";
 import { findMember } from "../sync/records.js";
 import { recountUnread } from "../sync/unread.js";
 
-/** What receipts need from the client. */
+/** Dependencies the receipts module gets from the client. */
 export interface ReceiptsContext {
   storage: ChatStorage;
   chat: Client<typeof ChatService>;

@@ -14,10 +14,9 @@ import type {
  * accept losing the outbox when the process ends (it gives no durability).
  *
  * Transactions run one at a time in request order. A read-write transaction
- * works on a copy-on-write draft of the committed state: each map is copied
- * the first time the transaction writes to it, and the draft replaces the
- * committed state only when the callback resolves, so a throw discards every
- * write. Records are copied on the way in and out, so callers never share
+ * works on a copy-on-write draft of the committed state, copying each map the
+ * first time it writes to it. The draft replaces the committed state only
+ * when the callback resolves, so a throw discards every write. Records are copied on the way in and out, so callers never share
  * objects with the store.
  */
 export function createMemoryStorage(): ChatStorage {
@@ -216,5 +215,6 @@ function copyOutbox(entry: OutboxEntry): OutboxEntry {
 }
 
 function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }

@@ -2,10 +2,10 @@ import type { Event } from "@chatwire/gen";
 import type { ChatEvent } from "../events.js";
 import type { ConversationRecord, StorageTransaction } from "../storage/types.js";
 import type { ReceiptEvent } from "@chatwire/gen";
-import { findMember, mergeConversation, placeholderConversation, toMessageRecord, toNumber } from "./records.js";
+import { compareMembers, findMember, mergeConversation, placeholderConversation, toMessageRecord, toNumber } from "./records.js";
 import { recountUnread } from "./unread.js";
 
-/** What applying one page or batch of events changed, for the steps after the commit. */
+/** Changes made by applying one page or batch of events, for the steps after the commit. */
 export interface AppliedPage {
   /** True when the page did not continue the stored position; nothing was written. */
   gap: { expectedPosition: number; receivedPosition: number } | undefined;
@@ -176,7 +176,7 @@ class EventApplier {
     if (member === undefined) {
       member = { userId: receipt.userId, deliveredSeq: 0, readSeq: 0, joinedAfterSeq: 0 };
       conversation.members.push(member);
-      conversation.members.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+      conversation.members.sort(compareMembers);
     }
     const previousRead = member.readSeq;
     member.readSeq = Math.max(member.readSeq, toNumber(receipt.readSeq));

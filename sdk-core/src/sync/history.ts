@@ -5,7 +5,7 @@ import { findMember, placeholderConversation, toMessageRecord } from "./records.
 
 /**
  * Makes sure storage has up to `pageSize` messages just below the oldest of
- * the newest `shown` stored messages (what a view shows now), fetching a
+ * the newest `windowSize` stored messages (what a view shows now), fetching a
  * page of GetHistory when the stored ones are fewer or have holes. Resolves
  * with the number of messages fetched from the server (0 when storage had them).
  */
@@ -15,21 +15,21 @@ export async function ensureOlderMessages(
   chat: Client<typeof ChatService>,
   userId: string,
   conversationId: string,
-  shown: number,
+  windowSize: number,
   pageSize: number,
 ): Promise<number> {
   const local = await storage.transaction("readonly", async (tx) => {
     const conversation = await tx.getConversation(conversationId);
-    const window = shown > 0 ? await tx.getMessages(conversationId, { limit: shown }) : [];
+    const window = windowSize > 0 ? await tx.getMessages(conversationId, { limit: windowSize }) : [];
     const bound = window[0]?.seq ?? (conversation?.lastSeq ?? 0) + 1;
     const floor = conversation === undefined ? 0 : (findMember(conversation, userId)?.joinedAfterSeq ?? 0);
     const below = await tx.getMessages(conversationId, { beforeSeq: bound, limit: pageSize });
     return { bound, floor, below };
   });
 
-  const wanted = Math.min(pageSize, Math.max(0, local.bound - 1 - local.floor));
+  const needed = Math.min(pageSize, Math.max(0, local.bound - 1 - local.floor));
   const contiguous = local.below.every((message, index) => message.seq === local.bound - local.below.length + index);
-  if (local.below.length >= wanted && contiguous) return 0;
+  if (local.below.length >= needed && contiguous) return 0;
 
   const response = await call((signal) =>
     chat.getHistory({ conversationId, beforeSeq: BigInt(local.bound), limit: pageSize }, { signal }),

@@ -74,7 +74,7 @@ export function mergeConversation(
       merged.deliveredSeq = Math.max(merged.deliveredSeq, merged.readSeq);
       return merged;
     })
-    .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    .sort(compareMembers);
 
   const activity = Math.max(
     remote.createdAt === undefined ? 0 : timestampMs(remote.createdAt),
@@ -95,4 +95,10 @@ export function mergeConversation(
 /** Returns the member record of `userId`, or undefined when the user is not a member. */
 export function findMember(record: ConversationRecord, userId: string): MemberRecord | undefined {
   return record.members.find((member) => member.userId === userId);
+}
+
+/** Orders members by user id, as the protocol lists them. */
+export function compareMembers(a: { userId: string }, b: { userId: string }): number {
+  if (a.userId === b.userId) return 0;
+  return a.userId < b.userId ? -1 : 1;
 }

@@ -9,7 +9,7 @@ import type { ChatStorage } from "../storage/types.js";
 import { applyEventPage } from "./apply-events.js";
 import type { AppliedPage } from "./apply-events.js";
 
-/** What the sync engine needs from the client. */
+/** Dependencies the sync engine gets from the client. */
 export interface SyncContext {
   storage: ChatStorage;
   chat: Client<typeof ChatService>;
@@ -82,7 +82,7 @@ export class SyncEngine {
       const page = await this.#apply(response.events, response.nextCursor);
       if (page.gap !== undefined) throw gapError(page.gap);
       onPolled();
-      // A server that answers an empty long-poll at once would turn this loop into a busy loop.
+      // A server that returns an empty long-poll at once would turn this loop into a busy loop.
       if (!response.hasMore && response.events.length === 0 && clock.now() - started < waitMs / 2) {
         await sleep(clock, Math.min(waitMs, tuning.backoffCapMs), signal);
       }
@@ -92,9 +92,10 @@ export class SyncEngine {
   /**
    * Streams events with Subscribe from the stored cursor until the stream
    * fails. `onFrame` runs after each frame is handled. The stream is aborted
-   * when no frame arrives within firstFrameTimeoutMs after opening, or within
-   * livenessFactor heartbeat intervals after that (a silently dead
-   * connection); both end in deadline_exceeded.
+   * with deadline_exceeded when no frame arrives within firstFrameTimeoutMs
+   * of opening. It is also aborted when, after that, no frame arrives within
+   * livenessFactor heartbeat intervals, because the connection is then
+   * silently dead.
    */
   async stream(signal: AbortSignal, onFrame: () => void): Promise<never> {
     const { storage, chat, clock, tuning, serverInfo, logger } = this.#context;

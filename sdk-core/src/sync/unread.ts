@@ -1,7 +1,7 @@
 import type { ConversationRecord, StorageTransaction } from "../storage/types.js";
 import { findMember } from "./records.js";
 
-/** Longest stretch of unread messages that is counted from storage; beyond it the count is only capped. */
+/** Maximum number of seqs above the read mark that are counted from storage; beyond it the count is only capped. */
 const maxCountedSpan = 1_000;
 
 /**

@@ -1,7 +1,7 @@
 import type { ConversationRecord, MessageRecord, OutboxEntry, OutboxFailure } from "../storage/types.js";
 
 /**
- * Where a message stands, as a chat UI shows it.
+ * Delivery status of a message, as a chat UI shows it.
  *
  * - pending: accepted by `send()`, not yet committed by the server (queued or in flight).
  * - sent: committed by the server, with a seq. Every message from another user is "sent".
@@ -28,7 +28,7 @@ export interface MessageItem {
   /** Server commit time, or local send time while pending, in ms since the epoch; for display only. */
   readonly createdAt: number;
   readonly status: MessageStatus;
-  /** Why the server rejected the message; set when status is "failed". */
+  /** The server's reason for rejecting the message; set when status is "failed". */
   readonly failure: OutboxFailure | undefined;
 }
 

@@ -4,7 +4,7 @@ import { findMember } from "../sync/records.js";
 import { confirmedItem, pendingItem } from "./message-items.js";
 import type { MessageItem } from "./message-items.js";
 
-/** What a conversation view shows. */
+/** Contents of a conversation view. */
 export interface ConversationSnapshot {
   readonly conversationId: string;
   /** Confirmed messages in seq order, then pending and failed ones in send order. */
@@ -50,9 +50,9 @@ interface ConversationWatcher extends Watcher {
 
 /**
  * Live views over storage. A view re-reads storage after every committed
- * change that concerns it and emits an immutable snapshot when it differs
- * from the last one; changes committed in the same tick are coalesced into
- * one read.
+ * change that concerns it, and emits an immutable snapshot when the result
+ * differs from the last one. Changes committed in the same tick are
+ * coalesced into one read.
  */
 export class Views {
   readonly #storage: ChatStorage;
@@ -138,7 +138,7 @@ export class Views {
     this.#schedule();
   }
 
-  /** The largest number of confirmed messages a view of the conversation shows, or 0 without views. */
+  /** Returns the largest number of confirmed messages a view of the conversation shows, or 0 without views. */
   windowSize(conversationId: string): number {
     let size = 0;
     for (const watcher of this.#conversationWatchers.get(conversationId) ?? []) size = Math.max(size, watcher.limit);

@@ -89,7 +89,7 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, what:
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A deterministic random source (a linear congruential generator), so ids and jitter repeat run to run. */
+/** Returns a deterministic random source (a linear congruential generator), so ids and jitter repeat run to run. */
 export function seededRandom(seed = 42): () => number {
   let state = seed >>> 0;
   return () => {

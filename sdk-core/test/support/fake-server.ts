@@ -219,7 +219,7 @@ export class FakeServer {
     } as never);
   }
 
-  /** The messages of a conversation as stored. */
+  /** Returns the stored messages of a conversation. */
   messages(conversationId: string): Message[] {
     return [...(this.#conversations.get(conversationId)?.messages ?? [])];
   }
@@ -268,7 +268,7 @@ export class FakeServer {
     this.#faults.push({ method, remaining: count, code: Code.Unavailable, afterCommit: true });
   }
 
-  /** The next `count` Subscribe streams send nothing at all (no heartbeat) until the client aborts them. */
+  /** Makes the next `count` Subscribe streams send nothing at all (no heartbeat) until the client aborts them. */
   stallNextStreams(count: number): void {
     this.#stallNextStreams += count;
   }

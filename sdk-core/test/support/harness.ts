@@ -9,7 +9,7 @@ import { FakeClock, seededRandom } from "./fake-clock.js";
 import { FakeServer } from "./fake-server.js";
 import type { FakeServerOptions } from "./fake-server.js";
 
-/** A logger that keeps every line, so tests can check what was logged. */
+/** Returns a logger that keeps every line, so tests can check what was logged. */
 export function recordingLogger(): Logger & { lines: { level: string; message: string; fields: unknown }[] } {
   const lines: { level: string; message: string; fields: unknown }[] = [];
   const at = (level: string) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, message, fields });
@@ -51,7 +51,7 @@ export function makeClient(
   return { client, storage, states, events, tokenRequests };
 }
 
-/** A clock and a server with a group of alice and bob. */
+/** Creates a fake clock and a server with a group conversation of alice and bob. */
 export function setup(options: FakeServerOptions = {}) {
   const clock = new FakeClock();
   const server = new FakeServer(clock, options);
