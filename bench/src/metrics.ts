@@ -1,4 +1,4 @@
-import { get } from "node:http";
+import { connect } from "node:http2";
 
 /**
  * Fetches `<url>/metrics` and returns the value of every unlabelled series
@@ -33,19 +33,28 @@ export function requireMetric(metrics: Map<string, number>, name: string): numbe
   throw new Error(`metric ${name} is missing from /metrics; the server exposes: ${names.join(", ") || "none"}`);
 }
 
+/** GETs `url` over cleartext HTTP/2 (which chatwire and the floor server both speak) and returns the body. */
 function httpGetText(url: string): Promise<string> {
+  const { origin, pathname } = new URL(url);
   return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: 10_000 }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => {
-        const body = Buffer.concat(chunks).toString("utf8");
-        if (response.statusCode === 200) resolve(body);
-        else reject(new Error(`GET ${url} returned ${response.statusCode}: ${body.slice(0, 200)}`));
-      });
-      response.on("error", reject);
+    const session = connect(origin);
+    const fail = (error: Error) => {
+      session.destroy();
+      reject(new Error(`GET ${url} failed: ${error.message}`));
+    };
+    session.on("error", fail);
+    session.setTimeout(10_000, () => fail(new Error("no response within 10 s")));
+    const request = session.request({ ":method": "GET", ":path": pathname });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    request.on("response", (headers) => (status = Number(headers[":status"])));
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("error", fail);
+    request.on("end", () => {
+      session.close();
+      const body = Buffer.concat(chunks).toString("utf8");
+      if (status === 200) resolve(body);
+      else reject(new Error(`GET ${url} returned ${status}: ${body.slice(0, 200)}`));
     });
-    request.on("timeout", () => request.destroy(new Error(`GET ${url} timed out after 10 s`)));
-    request.on("error", reject);
   });
 }

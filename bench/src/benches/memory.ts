@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
+import { startFloorServer } from "../floor/floor-process.js";
 import { LoadProcess } from "../load-process.js";
 import type { IdleClientsConfig, IdleClientsReady, IdleClientsResult } from "../load/idle-clients.js";
 import { requireMetric, scrapeMetrics } from "../metrics.js";
-import type { ServerProcess } from "../server-launcher.js";
 import { formatNumber, median } from "../stats.js";
 import { withBenchServer } from "./bench-server.js";
 import { readFileLimits } from "./file-limits.js";
@@ -11,16 +11,36 @@ import type { BenchReport, BenchSettings } from "./types.js";
 
 const CLIENTS = 5_000;
 const BATCH_SIZE = 100;
-/** Sockets a process needs besides its client connections: stdio, IPC, SQLite files, the listener. */
+/** Descriptors a process needs besides its client connections: stdio, IPC, SQLite files, the listener. */
 const SPARE_FILES = 200;
 const SETTLE_MS = 10_000;
 const SCRAPES = 3;
+/**
+ * Node flags for the server: a preloaded module runs a full garbage
+ * collection on SIGUSR2, so that heap figures count live objects and not
+ * garbage V8 has not collected yet. The server's own code is unchanged.
+ */
+const GC_ON_SIGNAL = ["--expose-gc", "--import", "data:text/javascript,process.on('SIGUSR2',()=>globalThis.gc())"];
 export const MEMORY_TARGET_KIB = 12;
+
+/** A server under measurement: where its /metrics is and which process to signal. */
+interface MeasuredServer {
+  url: string;
+  pid: number;
+}
 
 interface MemorySample {
   rssBytes: number;
   heapUsedBytes: number;
   streamsOpen: number;
+}
+
+interface IdleMeasurement {
+  before: MemorySample;
+  after: MemorySample;
+  opened: number;
+  rssPerClientKiB: number;
+  heapPerClientKiB: number;
 }
 
 /**
@@ -29,6 +49,10 @@ interface MemorySample {
  * processes. Server RSS and V8 heap used come from /metrics before the
  * clients connect and after they have been idle for a settle period. The
  * figure per client is the difference divided by 5,000.
+ *
+ * The same clients then connect to a bare node:http2 server that holds each
+ * stream open and does nothing else, which gives the floor that Node's
+ * HTTP/2 stack sets for any server with one connection per client.
  */
 export async function runMemoryBench(settings: BenchSettings): Promise<BenchReport> {
   const limits = readFileLimits();
@@ -43,83 +67,114 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
   const processes = Math.max(2, Math.ceil(CLIENTS / (limits.hard - SPARE_FILES)));
   const failures: string[] = [];
 
-  const report = await withBenchServer({}, async (server) => {
-    settings.log(`memory: letting the idle server settle for ${SETTLE_MS / 1000} s`);
-    await sleep(SETTLE_MS);
-    const before = await sampleMemory(server);
-
-    const identities = await Promise.all(
+  settings.log(`memory: chatwire server, ${CLIENTS} idle clients`);
+  const chatwire = await withBenchServer({ nodeArgs: GC_ON_SIGNAL }, async (server) => {
+    const tokens = await Promise.all(
       Array.from({ length: CLIENTS }, async (_, index) => {
         const userId = `idle-${String(index).padStart(5, "0")}`;
         return { userId, token: await server.token(userId) };
       }),
     );
-    const share = Math.ceil(CLIENTS / processes);
-    const loads = Array.from({ length: processes }, (_, index) => {
-      const config: IdleClientsConfig = {
-        baseUrl: server.url,
-        clients: identities.slice(index * share, (index + 1) * share),
-        batchSize: BATCH_SIZE,
-        batchTimeoutMs: 60_000,
-      };
-      return LoadProcess.start("idle-clients", config, settings.log);
-    });
-
-    try {
-      const ready = (await Promise.all(loads.map((load) => load.receive("ready", 10 * 60_000)))) as IdleClientsReady[];
-      const opened = ready.reduce((total, entry) => total + entry.opened, 0);
-      settings.log(`memory: ${opened} streams open; settling for ${SETTLE_MS / 1000} s`);
-      await sleep(SETTLE_MS);
-      const after = await sampleMemory(server);
-
-      for (const load of loads) load.send({ type: "close" });
-      const results = (await Promise.all(loads.map((load) => load.receive("result", 60_000)))) as IdleClientsResult[];
-      const dropped = results.reduce((total, result) => total + result.droppedWhileHeld, 0);
-      if (dropped > 0) {
-        failures.push(`memory: ${dropped} streams ended while held open, first: ${results.find((result) => result.firstDropError)?.firstDropError}`);
-      }
-      if (after.streamsOpen - before.streamsOpen !== CLIENTS) {
-        failures.push(`memory: the server reports ${after.streamsOpen - before.streamsOpen} new open streams, expected ${CLIENTS}`);
-      }
-      return { before, after, opened };
-    } finally {
-      await Promise.all(loads.map((load) => load.stop()));
-    }
+    return measureIdleClients({ url: server.url, pid: server.pid }, tokens, processes, settings, failures);
   });
 
-  const rssPerClient = (report.after.rssBytes - report.before.rssBytes) / CLIENTS;
-  const heapPerClient = (report.after.heapUsedBytes - report.before.heapUsedBytes) / CLIENTS;
+  settings.log(`memory: bare node:http2 server, ${CLIENTS} idle clients`);
+  const floorServer = await startFloorServer();
+  let floor: IdleMeasurement;
+  try {
+    const tokens = Array.from({ length: CLIENTS }, (_, index) => ({ userId: `idle-${index}`, token: "unused" }));
+    floor = await measureIdleClients(floorServer, tokens, processes, settings, failures);
+  } finally {
+    await floorServer.stop();
+  }
+
   const mib = (bytes: number) => `${formatNumber(bytes / 1024 ** 2, 1)} MiB`;
+  const describe = (name: string, measured: IdleMeasurement) =>
+    `${name}: RSS ${mib(measured.before.rssBytes)} -> ${mib(measured.after.rssBytes)}, ` +
+    `heap used ${mib(measured.before.heapUsedBytes)} -> ${mib(measured.after.heapUsedBytes)}`;
   return {
     rows: [
       {
         benchmark: "memory",
         figure: `server RSS per idle client, KiB (${formatNumber(CLIENTS)} clients)`,
-        value: formatNumber(rssPerClient / 1024, 2),
+        value: formatNumber(chatwire.rssPerClientKiB, 1),
         target: `<= ${MEMORY_TARGET_KIB}`,
-        met: rssPerClient / 1024 <= MEMORY_TARGET_KIB,
+        met: chatwire.rssPerClientKiB <= MEMORY_TARGET_KIB,
       },
-      {
-        benchmark: "memory",
-        figure: `server V8 heap used per idle client, KiB`,
-        value: formatNumber(heapPerClient / 1024, 2),
-      },
+      { benchmark: "memory", figure: "server V8 heap used per idle client, KiB", value: formatNumber(chatwire.heapPerClientKiB, 1) },
+      { benchmark: "memory", figure: "bare node:http2 floor: RSS per idle client, KiB", value: formatNumber(floor.rssPerClientKiB, 1) },
+      { benchmark: "memory", figure: "bare node:http2 floor: heap per idle client, KiB", value: formatNumber(floor.heapPerClientKiB, 1) },
     ],
     notes: [
-      `memory: ${formatNumber(report.opened)} clients, each its own HTTP/2 connection and Subscribe stream, opened in ` +
-        `batches of ${BATCH_SIZE} by ${processes} load processes; RSS ${mib(report.before.rssBytes)} -> ${mib(report.after.rssBytes)}, ` +
-        `heap used ${mib(report.before.heapUsedBytes)} -> ${mib(report.after.heapUsedBytes)} (median of ${SCRAPES} scrapes ` +
-        `after ${SETTLE_MS / 1000} s idle); open-file limit soft ${limits.soft}, hard ${limits.hard}, so no limit was raised`,
+      `memory: ${formatNumber(CLIENTS)} clients, each its own HTTP/2 connection and Subscribe stream, opened in batches ` +
+        `of ${BATCH_SIZE} by ${processes} load processes; figures are medians of ${SCRAPES} scrapes, each 500 ms after a ` +
+        `full GC (SIGUSR2 to a preloaded handler), after ${SETTLE_MS / 1000} s idle; ` +
+        `${describe("chatwire", chatwire)}; ${describe("bare node:http2", floor)}; ` +
+        `open-file limit soft ${limits.soft}, hard ${limits.hard}, enough for one process per side, so no limit was raised`,
     ],
     failures,
   };
 }
 
-/** Scrapes /metrics SCRAPES times, one second apart, and returns the medians. */
-async function sampleMemory(server: ServerProcess): Promise<MemorySample> {
+/** Opens the idle clients against `server`, measures before and after, and closes them again. */
+async function measureIdleClients(
+  server: MeasuredServer,
+  tokens: Array<{ userId: string; token: string }>,
+  processes: number,
+  settings: BenchSettings,
+  failures: string[],
+): Promise<IdleMeasurement> {
+  await sleep(SETTLE_MS);
+  const before = await sampleMemory(server);
+
+  const share = Math.ceil(tokens.length / processes);
+  const loads = Array.from({ length: processes }, (_, index) => {
+    const config: IdleClientsConfig = {
+      baseUrl: server.url,
+      clients: tokens.slice(index * share, (index + 1) * share),
+      batchSize: BATCH_SIZE,
+      batchTimeoutMs: 60_000,
+    };
+    return LoadProcess.start("idle-clients", config, settings.log);
+  });
+
+  try {
+    const ready = (await Promise.all(loads.map((load) => load.receive("ready", 10 * 60_000)))) as IdleClientsReady[];
+    const opened = ready.reduce((total, entry) => total + entry.opened, 0);
+    settings.log(`memory: ${opened} streams open; settling for ${SETTLE_MS / 1000} s`);
+    await sleep(SETTLE_MS);
+    const after = await sampleMemory(server);
+
+    for (const load of loads) load.send({ type: "close" });
+    const results = (await Promise.all(loads.map((load) => load.receive("result", 60_000)))) as IdleClientsResult[];
+    const dropped = results.reduce((total, result) => total + result.droppedWhileHeld, 0);
+    if (dropped > 0) {
+      const first = results.find((result) => result.firstDropError !== undefined)?.firstDropError;
+      failures.push(`memory: ${dropped} streams ended while held open, first: ${first}`);
+    }
+    if (after.streamsOpen - before.streamsOpen !== tokens.length) {
+      failures.push(
+        `memory: the server reports ${after.streamsOpen - before.streamsOpen} new open streams, expected ${tokens.length}`,
+      );
+    }
+    return {
+      before,
+      after,
+      opened,
+      rssPerClientKiB: (after.rssBytes - before.rssBytes) / tokens.length / 1024,
+      heapPerClientKiB: (after.heapUsedBytes - before.heapUsedBytes) / tokens.length / 1024,
+    };
+  } finally {
+    await Promise.all(loads.map((load) => load.stop()));
+  }
+}
+
+/** Scrapes /metrics SCRAPES times, each one 500 ms after a full GC, and returns the medians. */
+async function sampleMemory(server: MeasuredServer): Promise<MemorySample> {
   const samples: MemorySample[] = [];
   for (let scrape = 0; scrape < SCRAPES; scrape++) {
-    if (scrape > 0) await sleep(1_000);
+    process.kill(server.pid, "SIGUSR2");
+    await sleep(500);
     const metrics = await scrapeMetrics(server.url);
     samples.push({
       rssBytes: requireMetric(metrics, "process_resident_memory_bytes"),
