@@ -226,3 +226,29 @@ describe("Event stream", () => {
     });
   });
 });
+
+describe("Token callback", () => {
+  it("retries with backoff when getToken() rejects", async () => {
+    const { clock, server } = setup();
+    let calls = 0;
+    const bob = makeClient(server, "bob", {
+      random: () => 0.5,
+      getToken: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error("auth backend unreachable");
+        return server.tokenFor("bob");
+      },
+    });
+    await bob.client.start();
+    await settle();
+    expect(bob.client.connectionState).toMatchObject({
+      kind: "waiting",
+      reason: 'getToken({ reason: "initial" }) failed; the client retries with backoff',
+    });
+
+    await clock.advance(300);
+    expect(bob.client.connectionState).toEqual({ kind: "connected", via: "stream" });
+    expect(server.calls.every((call) => call.userId === "bob")).toBe(true);
+    await bob.client.close();
+  });
+});

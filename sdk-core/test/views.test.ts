@@ -181,3 +181,23 @@ describe("Conversation list view", () => {
     await bob.client.close();
   });
 });
+
+describe("View listeners", () => {
+  it("keep receiving snapshots when another listener throws", async () => {
+    const { clock, server, conversationId } = setup();
+    const bob = makeClient(server, "bob");
+    await bob.client.start();
+    await clock.advance(10);
+    bob.client.watchConversation(conversationId, () => {
+      throw new Error("faulty listener");
+    });
+    const view = collect<ConversationSnapshot>();
+    bob.client.watchConversation(conversationId, view.listener);
+
+    server.post("alice", conversationId, "still delivered");
+    await clock.advance(10);
+
+    expect(view.last()?.items.map((item) => item.text)).toEqual(["still delivered"]);
+    await bob.client.close();
+  });
+});

@@ -4,10 +4,9 @@ import type { Conversation, Member, Message } from "@chatwire/gen";
 import type { ConversationRecord, MemberRecord, MessageRecord } from "../storage/types.js";
 
 /**
- * Converts a protocol uint64 (seq, position, mark) to a number. protoc-gen-es
- * 2.13 honors only `jstype = JS_STRING`, so fields marked JS_NUMBER in the
- * proto still arrive as bigint. Values above 2^53 would lose precision; no
- * seq or position gets near that.
+ * Converts a protocol uint64 (seq, position, mark), which protoc-gen-es v2
+ * generates as bigint, to the number the storage records use. Values above
+ * 2^53 would lose precision, and no seq or position gets near that.
  */
 export function toNumber(value: bigint): number {
   return Number(value);

@@ -54,7 +54,10 @@ export class SyncEngine {
 
   /** Pages through Sync from the stored cursor until the server has nothing more. */
   async catchUp(signal: AbortSignal): Promise<void> {
+    const { logger } = this.#context;
     let gaps = 0;
+    let pages = 0;
+    let events = 0;
     for (;;) {
       const response = await this.#syncPage(signal, 0);
       const page = await this.#apply(response.events, response.nextCursor);
@@ -65,7 +68,14 @@ export class SyncEngine {
         continue;
       }
       gaps = 0;
-      if (!response.hasMore) return;
+      pages += 1;
+      events += response.events.length;
+      if (response.hasMore) {
+        logger.debug({ pages, events, position: page.position }, "catching up");
+        continue;
+      }
+      if (pages > 1) logger.info({ pages, events, position: page.position }, "caught up");
+      return;
     }
   }
 

@@ -80,7 +80,7 @@ export class Views {
         const fingerprint = JSON.stringify(snapshot);
         if (fingerprint === last || watcher.closed) return;
         last = fingerprint;
-        listener(snapshot);
+        this.#call(() => listener(snapshot));
       },
     };
     let watchers = this.#conversationWatchers.get(conversationId);
@@ -108,7 +108,7 @@ export class Views {
         const fingerprint = JSON.stringify(summaries);
         if (fingerprint === last || watcher.closed) return;
         last = fingerprint;
-        listener(summaries);
+        this.#call(() => listener(summaries));
       },
     };
     this.#listWatchers.add(watcher);
@@ -152,6 +152,15 @@ export class Views {
       watcher.dirty = true;
     }
     this.#schedule();
+  }
+
+  /** Calls a host listener; a throw is logged so that one faulty listener does not stop the others. */
+  #call(notify: () => void): void {
+    try {
+      notify();
+    } catch (error) {
+      this.#logger.error({ err: error }, "view listener threw; the client carries on");
+    }
   }
 
   #schedule(): void {
