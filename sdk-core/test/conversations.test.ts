@@ -81,3 +81,26 @@ describe("Conversation calls", () => {
     await alice.client.close();
   });
 });
+
+describe("Conversation events", () => {
+  it("mark a conversation removed and keep its messages", async () => {
+    const { alice, server, conversationId, clock } = await started();
+    server.post("bob", conversationId, "before removal");
+    await clock.advance(10);
+    const bob = makeClient(server, "bob");
+    await bob.client.start();
+    await clock.advance(10);
+
+    await bob.client.removeMembers(conversationId, ["alice"]);
+    await clock.advance(10);
+
+    const record = await stored(alice, conversationId);
+    expect(record?.removed).toBe(true);
+    const messages = await alice.storage.transaction("readonly", (tx) => tx.getMessages(conversationId, { limit: 10 }));
+    expect(messages.map((message) => message.text)).toEqual(["before removal"]);
+    expect(alice.events).toContainEqual(expect.objectContaining({ type: "conversation", removed: true }));
+    await expect(alice.client.send(conversationId, "after removal")).rejects.toMatchObject({ code: Code.FailedPrecondition });
+    await alice.client.close();
+    await bob.client.close();
+  });
+});

@@ -280,3 +280,31 @@ describe("Sync", () => {
     await bob.client.close();
   });
 });
+
+describe("Sync of a large backlog", () => {
+  it("applies 10,000 messages in 20 conversations in server order", async () => {
+    const { clock, server } = setup();
+    const conversations = Array.from({ length: 20 }, (_, index) => server.createConversation(["bob", `user${index}`]).id);
+    for (let i = 0; i < 10_000; i++) {
+      const index = i % 20;
+      server.post(`user${index}`, conversations[index]!, `message ${i}`);
+    }
+    const bob = makeClient(server, "bob");
+    await bob.client.start();
+    await clock.advance(10);
+
+    for (const id of conversations) {
+      const stored = await storedMessages(bob.storage, id);
+      expect(stored).toHaveLength(500);
+      expect(stored.map((m) => m.text)).toEqual(server.messages(id).map((m) => m.text));
+    }
+    const meta = await bob.storage.transaction("readonly", async (tx) => ({
+      position: await tx.getMeta("position"),
+      cursor: await tx.getMeta("cursor"),
+    }));
+    expect(meta).toEqual({ position: String(server.logEnd("bob")), cursor: `pos:${server.logEnd("bob")}` });
+    const record = await bob.storage.transaction("readonly", (tx) => tx.getConversation(conversations[0]!));
+    expect(record?.unreadCount).toBe(500);
+    await bob.client.close();
+  }, 60_000);
+});

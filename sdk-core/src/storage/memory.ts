@@ -23,6 +23,9 @@ export function createMemoryStorage(): ChatStorage {
   return new MemoryStorage();
 }
 
+/** Widest seq range that getMessages reads by direct lookups. */
+const maxDirectLookups = 1_024;
+
 interface State {
   meta: Map<MetaKey, string>;
   conversations: Map<string, ConversationRecord>;
@@ -131,9 +134,19 @@ class MemoryTransaction implements StorageTransaction {
     const messages = this.#state.messages.get(conversationId);
     if (messages === undefined || range.limit <= 0) return [];
     const { beforeSeq, afterSeq, limit } = range;
-    const selected = [...messages.values()]
-      .filter((m) => (beforeSeq === undefined || m.seq < beforeSeq) && (afterSeq === undefined || m.seq > afterSeq))
-      .sort((a, b) => a.seq - b.seq);
+    let selected: MessageRecord[];
+    if (beforeSeq !== undefined && afterSeq !== undefined && beforeSeq - afterSeq <= maxDirectLookups) {
+      // A narrow range (such as "does seq N exist?") is looked up seq by seq instead of sorting the conversation.
+      selected = [];
+      for (let seq = afterSeq + 1; seq < beforeSeq; seq++) {
+        const message = messages.get(seq);
+        if (message !== undefined) selected.push(message);
+      }
+    } else {
+      selected = [...messages.values()]
+        .filter((m) => (beforeSeq === undefined || m.seq < beforeSeq) && (afterSeq === undefined || m.seq > afterSeq))
+        .sort((a, b) => a.seq - b.seq);
+    }
     const kept = afterSeq !== undefined && beforeSeq === undefined ? selected.slice(0, limit) : selected.slice(-limit);
     return kept.map((m) => ({ ...m }));
   }
