@@ -37,7 +37,7 @@ export const FLAGS: Flag[] = [
   { name: "rate-limit", env: "CHATWIRE_RATE_LIMIT", kind: "integer", defaultText: "100", unit: "requests/s per user", min: 0, max: 1_000_000, help: "Token bucket per user with bursts of twice the rate; 0 disables it." },
   { name: "retention-seconds", env: "CHATWIRE_RETENTION_SECONDS", kind: "integer", defaultText: "2592000 (30 days)", unit: "seconds", min: 1, max: 9_007_199_254_740, help: "How long events are kept; older cursors get CURSOR_EXPIRED." },
   { name: "sqlite-synchronous", env: "CHATWIRE_SQLITE_SYNCHRONOUS", kind: "choice", choices: ["full", "normal"], defaultText: "full", help: "full fsyncs every commit (acknowledged messages survive power loss); normal survives process crashes only." },
-  { name: "log-level", env: "LOG_LEVEL", kind: "choice", choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], defaultText: "info", help: "Least severe log level written to stdout (JSON lines)." },
+  { name: "log-level", env: "LOG_LEVEL", kind: "choice", choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], defaultText: "info", help: "Minimum level of the log lines written to stdout as JSON." },
 ];
 
 export class UsageError extends Error {}

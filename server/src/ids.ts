@@ -29,7 +29,7 @@ export function uuidV7(nowMs: number = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** A short random id for log correlation, as in the x-request-id header. */
+/** Generates a short random id that ties the log lines of one request together. */
 export function requestId(): string {
   return randomBytes(8).toString("hex");
 }

@@ -81,6 +81,7 @@ describe("a non-member", () => {
     const texts = events.flatMap((event) => (event.kind.case === "message" ? [event.kind.value.message?.text] : []));
     expect(texts).toEqual(["welcome"]);
     const last = events.at(-1);
-    expect(last?.kind.case === "conversation" && last.kind.value.removed).toBe(true);
+    expect(last?.kind.case).toBe("conversation");
+    expect(last?.kind.case === "conversation" ? last.kind.value.removed : undefined).toBe(true);
   });
 });

@@ -173,7 +173,7 @@ describe("CreateConversation checks", () => {
 });
 
 describe("raw requests", () => {
-  async function post(path: string, contentType: string, body: BodyInit) {
+  async function post(path: string, contentType: string, body: string | Uint8Array) {
     const token = await mintToken({ secret: SECRET, userId: "alice", ttlSeconds: 60 });
     const response = await fetch(`${test.url}/chatwire.v1.${path}`, {
       method: "POST",

@@ -126,6 +126,8 @@ export function addMembers(
   return viewFor(statements, input.callerId, input.conversationId);
 }
 
+// NOTE: chatwire.v1 defines no member roles, so any member may remove any
+// other member of a group, not only itself.
 export function removeMembers(
   statements: Statements,
   context: WriteContext,
