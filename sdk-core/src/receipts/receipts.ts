@@ -36,6 +36,8 @@ export interface ReceiptsContext {
   onCommitted(conversationIds: readonly string[]): void;
 }
 
+// TODO: marks not yet acknowledged live in memory only; a read mark raised just before the app is
+// killed is raised locally but never reaches the server. Storage has no field for pending marks.
 interface PendingMark {
   deliveredSeq: number;
   readSeq: number;
