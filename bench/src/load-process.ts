@@ -21,9 +21,14 @@ export class LoadProcess {
   private constructor(
     readonly script: LoadScript,
     onProgress: (text: string) => void,
+    execArgv: string[],
   ) {
     const path = fileURLToPath(new URL(`./load/${script}.js`, import.meta.url));
-    this.child = fork(path, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+    this.child = fork(path, [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced",
+      execArgv,
+    });
     this.child.on("message", (message: LoadMessage) => {
       if (message.type === "progress") {
         onProgress(`[${script}] ${message.text}`);
@@ -41,9 +46,17 @@ export class LoadProcess {
     });
   }
 
-  /** Forks `bench/dist/src/load/<script>.js` and sends it its configuration. */
-  static start(script: LoadScript, config: unknown, onProgress: (text: string) => void): LoadProcess {
-    const load = new LoadProcess(script, onProgress);
+  /**
+   * Forks `bench/dist/src/load/<script>.js` with the Node flags in
+   * `execArgv` (default none) and sends it its configuration.
+   */
+  static start(
+    script: LoadScript,
+    config: unknown,
+    onProgress: (text: string) => void,
+    execArgv: string[] = [],
+  ): LoadProcess {
+    const load = new LoadProcess(script, onProgress, execArgv);
     load.send({ type: "start", config });
     return load;
   }

@@ -50,7 +50,7 @@ interface IdleMeasurement {
  * clients connect and after they have been idle for a settle period. The
  * figure per client is the difference divided by 5,000.
  *
- * The same clients then connect to a bare node:http2 server that holds each
+ * The same clients then connect to a bare node:http2 server that keeps each
  * stream open and does nothing else, which gives the floor that Node's
  * HTTP/2 stack sets for any server with one connection per client.
  */

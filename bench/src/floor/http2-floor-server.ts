@@ -1,4 +1,4 @@
-// A bare node:http2 server that answers every POST with an endless
+// A bare node:http2 server that responds to every POST with an endless
 // Connect server-stream carrying one empty message, and serves the same
 // memory gauges as chatwire's /metrics. The memory benchmark runs the same
 // idle clients against it to measure what Node's HTTP/2 stack alone costs

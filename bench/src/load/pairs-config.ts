@@ -1,3 +1,4 @@
+import type { ProfileWindow } from "../profile/cpu-profile.js";
 import type { PairIdentity } from "./pairs-setup.js";
 
 /** Configuration the runner sends to the pairs load generator. */
@@ -25,6 +26,8 @@ export interface ThroughputLoadResult {
   firstSendError: string | undefined;
   /** CPU time of the load generator during the measurement window, as % of one core. */
   loadCpuPercent: number;
+  /** The measurement window on the monotonic clock, to select a server profile's samples. */
+  window: ProfileWindow;
   /** Empty when every acknowledged message was delivered exactly once in seq order. */
   problems: string[];
 }

@@ -1,3 +1,4 @@
+import { monotonicMicros } from "../profile/cpu-profile.js";
 import type { RunnerChannel } from "./channel.js";
 import { DeliveryLedger } from "./delivery-ledger.js";
 import { stampedText } from "./message-text.js";
@@ -31,9 +32,9 @@ export async function runThroughputLoad(
   const measureFrom = startedAt + config.warmupMs;
   const measureTo = measureFrom + config.measureMs;
   const errors: SendErrors = { count: 0, first: undefined };
-  let cpuAtMeasureStart = { usage: process.cpuUsage(), at: startedAt };
+  let cpuAtMeasureStart = { usage: process.cpuUsage(), at: startedAt, monotonicUs: monotonicMicros() };
   const cpuTimer = setTimeout(() => {
-    cpuAtMeasureStart = { usage: process.cpuUsage(), at: performance.now() };
+    cpuAtMeasureStart = { usage: process.cpuUsage(), at: performance.now(), monotonicUs: monotonicMicros() };
     channel.ready({});
   }, config.warmupMs);
 
@@ -59,6 +60,7 @@ export async function runThroughputLoad(
   clearTimeout(cpuTimer);
   const cpuInWindow = process.cpuUsage(cpuAtMeasureStart.usage);
   const cpuWindowMs = performance.now() - cpuAtMeasureStart.at;
+  const window = { startUs: cpuAtMeasureStart.monotonicUs, endUs: monotonicMicros() };
   channel.progress("sending stopped; waiting for the last deliveries");
 
   const problems = await waitForDeliveries(ledgers, receivers, config.drainTimeoutMs);
@@ -76,6 +78,7 @@ export async function runThroughputLoad(
     sendErrors: errors.count,
     firstSendError: errors.first,
     loadCpuPercent: (100 * (cpuInWindow.user + cpuInWindow.system)) / 1000 / cpuWindowMs,
+    window,
     problems,
   };
 }

@@ -9,10 +9,28 @@ interface CpuProfile {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
   }>;
+  /** Monotonic clock at the start of profiling, in microseconds. */
+  startTime: number;
   /** Node id of each sample. */
   samples: number[];
   /** Microseconds between consecutive samples. */
   timeDeltas: number[];
+}
+
+/**
+ * A stretch of time on the monotonic clock, in microseconds, as
+ * `process.hrtime.bigint() / 1000n` returns it. V8 stamps profiles with
+ * the same clock (CLOCK_MONOTONIC on Linux), so a window taken in one
+ * process selects the samples of a profile written by another.
+ */
+export interface ProfileWindow {
+  startUs: number;
+  endUs: number;
+}
+
+/** Returns the monotonic clock in microseconds, for ProfileWindow. */
+export function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 /** Self time of one function, summed over every place it was sampled. */
@@ -34,8 +52,11 @@ export interface ProfileSummary {
   origins: Array<{ origin: string; selfMs: number; selfPercent: number }>;
 }
 
-/** Reads every .cpuprofile in `dir` and returns the `top` functions by self time. */
-export async function summarizeCpuProfiles(dir: string, top: number): Promise<ProfileSummary> {
+/**
+ * Reads every .cpuprofile in `dir` and returns the `top` functions by self
+ * time, counting only samples inside `window` when one is given.
+ */
+export async function summarizeCpuProfiles(dir: string, top: number, window?: ProfileWindow): Promise<ProfileSummary> {
   const files = (await readdir(dir)).filter((name) => name.endsWith(".cpuprofile")).map((name) => join(dir, name));
   if (files.length === 0) {
     throw new Error(
@@ -51,8 +72,11 @@ export async function summarizeCpuProfiles(dir: string, top: number): Promise<Pr
   for (const file of files) {
     const profile = JSON.parse(await readFile(file, "utf8")) as CpuProfile;
     const nodes = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+    let sampledAt = profile.startTime;
     profile.samples.forEach((nodeId, index) => {
       const micros = profile.timeDeltas[index] ?? 0;
+      sampledAt += micros;
+      if (window !== undefined && (sampledAt < window.startUs || sampledAt > window.endUs)) return;
       const frame = nodes.get(nodeId);
       if (frame === undefined) return;
       totalUs += micros;
@@ -91,10 +115,10 @@ export async function summarizeCpuProfiles(dir: string, top: number): Promise<Pr
   };
 }
 
-/** Renders a summary as plain text lines for the benchmark's notes. */
-export function formatProfileSummary(summary: ProfileSummary): string {
+/** Renders a summary as plain text lines for the benchmark's notes; `subject` names the profiled process. */
+export function formatProfileSummary(summary: ProfileSummary, subject = "server"): string {
   const lines = [
-    `server CPU profile: ${formatNumber(summary.busyMs)} ms busy, ${formatNumber(summary.idleMs)} ms idle; ` +
+    `${subject} CPU profile: ${formatNumber(summary.busyMs)} ms busy, ${formatNumber(summary.idleMs)} ms idle; ` +
       `top functions by self time (% of busy time):`,
     ...summary.functions.map(
       (entry) => `  ${entry.selfPercent.toFixed(1).padStart(5)}%  ${entry.name}  ${entry.location}`,
@@ -107,11 +131,16 @@ export function formatProfileSummary(summary: ProfileSummary): string {
   return lines.join("\n");
 }
 
+/** The monorepo root, four levels above bench/dist/src/profile/cpu-profile.js. */
+const REPO_ROOT = new URL("../../../../", import.meta.url).pathname;
+
 function shortenUrl(url: string, lineNumber: number): string {
   if (url === "") return "";
   const path = url.replace(/^file:\/\//, "");
   const inModules = path.lastIndexOf("/node_modules/");
-  const short = inModules >= 0 ? path.slice(inModules + "/node_modules/".length) : path.replace(/^.*\/(server|gen)\/dist\//, "$1/dist/");
+  let short = path;
+  if (inModules >= 0) short = path.slice(inModules + "/node_modules/".length);
+  else if (path.startsWith(REPO_ROOT)) short = path.slice(REPO_ROOT.length);
   // V8 line numbers start at 0.
   return `${short}:${lineNumber + 1}`;
 }
@@ -126,6 +155,7 @@ function originOf(url: string, functionName: string): string {
     const parts = path.slice(inModules + "/node_modules/".length).split("/");
     return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? path);
   }
-  const chatwire = /\/(server|gen)\/dist\//.exec(path);
-  return chatwire === null ? path : `chatwire ${chatwire[1]}`;
+  if (!path.startsWith(REPO_ROOT)) return path;
+  // A workspace package's code: the file, so the summary shows which module costs what.
+  return `chatwire ${path.slice(REPO_ROOT.length)}`;
 }
