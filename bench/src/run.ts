@@ -2,6 +2,7 @@
 // targets. Start it with `npm run bench` (add `-- --help` for options).
 import { parseArgs } from "node:util";
 
+import { BENCH_SERVER_ARGS } from "./benches/bench-server.js";
 import { runCatchupBench } from "./benches/catchup.js";
 import { runLatencyBench } from "./benches/latency.js";
 import { runMemoryBench } from "./benches/memory.js";
@@ -27,7 +28,10 @@ Options:
   --only <names>     Comma-separated benchmarks to run: throughput, latency, catchup, memory. Default: all.
   --runs <n>         Runs per benchmark where a median is taken. Default: throughput 3, latency 3, catchup 5.
   --seconds <n>      Measured seconds of throughput and latency, after a 2 s warm-up. Default 10.
-  --profile          Add a throughput run with the server under node --cpu-prof and print its top functions.
+  --profile          Add a profiled run to throughput, latency and catch-up (not in the medians) and print
+                     the top functions of its measured stretch; add a heap snapshot comparison to memory.
+  --server-args <s>  Extra server flags, space-separated, after the defaults (--rate-limit 0), for
+                     experiments such as "--sqlite-synchronous normal". Default: none.
   --help             Print this text.
 
 Exit status: 0 when every benchmark ran and every delivery check passed (targets
@@ -43,6 +47,7 @@ async function main(): Promise<number> {
         runs: { type: "string" },
         seconds: { type: "string", default: "10" },
         profile: { type: "boolean", default: false },
+        "server-args": { type: "string", default: "" },
         help: { type: "boolean", default: false },
       },
     }));
@@ -76,11 +81,13 @@ async function main(): Promise<number> {
     runs,
     measureSeconds: seconds,
     profile: values.profile,
+    serverArgs: values["server-args"].split(" ").filter((arg) => arg !== ""),
     log: (text) => console.log(text),
   };
   const machine = describeMachine();
   console.log(`command: node bench/dist/src/run.js ${process.argv.slice(2).join(" ")}`.trimEnd());
   console.log(`date: ${new Date().toISOString()}`);
+  console.log(`server flags: ${[...BENCH_SERVER_ARGS, ...settings.serverArgs].join(" ")} (and the defaults of every other flag)`);
   console.log(
     `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB memory, ` +
       `Node ${machine.node}, ${machine.kernel}`,

@@ -1,4 +1,5 @@
 import { startServerProcess, type ServerProcess } from "../server-launcher.js";
+import type { BenchSettings } from "./types.js";
 
 /** Server flags every benchmark uses: no rate limit, the default durability (synchronous=FULL). */
 export const BENCH_SERVER_ARGS = ["--rate-limit", "0"];
@@ -8,11 +9,12 @@ export const BENCH_SERVER_ARGS = ["--rate-limit", "0"];
  * stops the server (SIGTERM, then SIGKILL after 10 s) whatever happens.
  */
 export async function withBenchServer<T>(
-  options: { args?: string[]; nodeArgs?: string[]; keepDataDir?: boolean },
+  settings: BenchSettings,
+  options: { nodeArgs?: string[]; keepDataDir?: boolean },
   body: (server: ServerProcess) => Promise<T>,
 ): Promise<T> {
   const server = await startServerProcess({
-    args: [...BENCH_SERVER_ARGS, ...(options.args ?? [])],
+    args: [...BENCH_SERVER_ARGS, ...settings.serverArgs],
     nodeArgs: options.nodeArgs ?? [],
     keepDataDir: options.keepDataDir ?? false,
   });

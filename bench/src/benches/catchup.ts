@@ -39,7 +39,7 @@ export async function runCatchupBench(settings: BenchSettings): Promise<BenchRep
     const profileDir = await mkdtemp(join(tmpdir(), "chatwire-bench-catchup-profile-"));
     const serverProfileDir = join(profileDir, "server");
     const clientProfile = join(profileDir, "client.cpuprofile");
-    const profiled = await withBenchServer({ nodeArgs: ["--cpu-prof", "--cpu-prof-dir", serverProfileDir] }, async (server) => {
+    const profiled = await withBenchServer(settings, { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", serverProfileDir] }, async (server) => {
       const seed = await seedReceiver(server, settings);
       return runClient(server, seed, "profiled run", settings, failures, clientProfile);
     });
@@ -50,7 +50,7 @@ export async function runCatchupBench(settings: BenchSettings): Promise<BenchRep
     );
   }
 
-  const { results, eventCount } = await withBenchServer({}, async (server) => {
+  const { results, eventCount } = await withBenchServer(settings, {}, async (server) => {
     const seed = await seedReceiver(server, settings);
     const runResults: CatchupResult[] = [];
     for (let run = 1; run <= runs; run++) {

@@ -1,5 +1,10 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { LoadProcess } from "../load-process.js";
 import type { LatencyLoadResult, PairsConfig } from "../load/pairs-config.js";
+import { formatProfileSummary, summarizeCpuProfiles } from "../profile/cpu-profile.js";
 import { formatNumber, median } from "../stats.js";
 import { withBenchServer } from "./bench-server.js";
 import { describeServerWindow, observeServerWindow, type ServerWindow } from "./server-window.js";
@@ -22,10 +27,23 @@ export async function runLatencyBench(settings: BenchSettings): Promise<BenchRep
   const runs = settings.runs ?? DEFAULT_RUNS;
   const results: LatencyRun[] = [];
   const failures: string[] = [];
+  const profileNotes: string[] = [];
+
+  // With --profile, one extra run goes first with the server under
+  // --cpu-prof; it is left out of the medians.
+  if (settings.profile) {
+    const profileDir = await mkdtemp(join(tmpdir(), "chatwire-bench-latency-profile-"));
+    const profiled = await runOnce(settings, ["--cpu-prof", "--cpu-prof-dir", profileDir]);
+    profileNotes.push(
+      `latency profiled run (not in the medians): p50 ${profiled.p50Ms.toFixed(2)} ms, p99 ${profiled.p99Ms.toFixed(2)} ms; ` +
+        `${describeServerWindow(profiled.server)}; profile in ${profileDir}`,
+      formatProfileSummary(await summarizeCpuProfiles(profileDir, 20, profiled.window)),
+    );
+  }
 
   for (let run = 1; run <= runs; run++) {
     settings.log(`latency run ${run}/${runs}: ${PAIRS * MESSAGES_PER_SECOND_PER_PAIR} messages/s`);
-    const result = await runOnce(settings);
+    const result = await runOnce(settings, []);
     results.push(result);
     settings.log(
       `  p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms ` +
@@ -64,6 +82,7 @@ export async function runLatencyBench(settings: BenchSettings): Promise<BenchRep
         `p50/p99/max ms per run: ${perRun}; samples per run: ${results.map((result) => result.samples).join(", ")}; ` +
         `p99 lateness of the send timer per run, ms: ${lateness} (not part of the latency, which starts at the send); ` +
         `per run: ${results.map((result) => describeServerWindow(result.server)).join("; ")}`,
+      ...profileNotes,
     ],
     failures,
   };
@@ -71,9 +90,9 @@ export async function runLatencyBench(settings: BenchSettings): Promise<BenchRep
 
 type LatencyRun = LatencyLoadResult & { server: ServerWindow };
 
-async function runOnce(settings: BenchSettings): Promise<LatencyRun> {
+async function runOnce(settings: BenchSettings, nodeArgs: string[]): Promise<LatencyRun> {
   const measureMs = settings.measureSeconds * 1000;
-  return withBenchServer({}, async (server) => {
+  return withBenchServer(settings, { nodeArgs }, async (server) => {
     const config: PairsConfig = {
       baseUrl: server.url,
       pairs: await mintPairs(server, "lat", PAIRS),

@@ -1,9 +1,12 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { startFloorServer } from "../floor/floor-process.js";
 import { LoadProcess } from "../load-process.js";
 import type { IdleClientsConfig, IdleClientsReady, IdleClientsResult } from "../load/idle-clients.js";
 import { requireMetric, scrapeMetrics } from "../metrics.js";
+import { compareHeapSnapshots } from "../profile/heap-snapshot.js";
 import { formatNumber, median } from "../stats.js";
 import { withBenchServer } from "./bench-server.js";
 import { readFileLimits } from "./file-limits.js";
@@ -15,6 +18,7 @@ const BATCH_SIZE = 100;
 const SPARE_FILES = 200;
 const SETTLE_MS = 10_000;
 const SCRAPES = 3;
+const SNAPSHOT_CLIENTS = 1_000;
 /**
  * Node flags for the server: a preloaded module runs a full garbage
  * collection on SIGUSR2, so that heap figures count live objects and not
@@ -68,7 +72,7 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
   const failures: string[] = [];
 
   settings.log(`memory: chatwire server, ${CLIENTS} idle clients`);
-  const chatwire = await withBenchServer({ nodeArgs: GC_ON_SIGNAL }, async (server) => {
+  const chatwire = await withBenchServer(settings, { nodeArgs: GC_ON_SIGNAL }, async (server) => {
     const tokens = await Promise.all(
       Array.from({ length: CLIENTS }, async (_, index) => {
         const userId = `idle-${String(index).padStart(5, "0")}`;
@@ -87,6 +91,8 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
   } finally {
     await floorServer.stop();
   }
+
+  const snapshotNotes = settings.profile ? [await compareSnapshots(settings, failures)] : [];
 
   const mib = (bytes: number) => `${formatNumber(bytes / 1024 ** 2, 1)} MiB`;
   const describe = (name: string, measured: IdleMeasurement) =>
@@ -111,6 +117,7 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
         `full GC (SIGUSR2 to a preloaded handler), after ${SETTLE_MS / 1000} s idle; ` +
         `${describe("chatwire", chatwire)}; ${describe("bare node:http2", floor)}; ` +
         `open-file limit soft ${limits.soft}, hard ${limits.hard}, enough for one process per side, so no limit was raised`,
+      ...snapshotNotes,
     ],
     failures,
   };
@@ -187,4 +194,59 @@ async function sampleMemory(server: MeasuredServer): Promise<MemorySample> {
     heapUsedBytes: median(samples.map((sample) => sample.heapUsedBytes)),
     streamsOpen: median(samples.map((sample) => sample.streamsOpen)),
   };
+}
+
+/**
+ * Takes a heap snapshot of a fresh chatwire server before and after
+ * SNAPSHOT_CLIENTS idle clients connect, and returns the growth per client by
+ * kind of object. Fewer clients than the main measurement keep the snapshots
+ * small enough to parse (about 85 MB at 1,000 clients).
+ */
+async function compareSnapshots(settings: BenchSettings, failures: string[]): Promise<string> {
+  settings.log(`memory: heap snapshots around ${SNAPSHOT_CLIENTS} idle clients`);
+  return withBenchServer(settings, { nodeArgs: ["--heapsnapshot-signal=SIGUSR2"] }, async (server) => {
+    // Node writes the snapshot on the main thread, so the next /metrics
+    // response comes after the file is complete.
+    const snapshot = async () => {
+      process.kill(server.pid, "SIGUSR2");
+      await scrapeMetrics(server.url);
+      const files = (await readdir(server.dataDir)).filter((name) => name.endsWith(".heapsnapshot")).sort();
+      const latest = files.at(-1);
+      if (latest === undefined) throw new Error(`no .heapsnapshot in ${server.dataDir} after SIGUSR2`);
+      return join(server.dataDir, latest);
+    };
+
+    await sleep(SETTLE_MS);
+    const before = await snapshot();
+    const tokens = await Promise.all(
+      Array.from({ length: SNAPSHOT_CLIENTS }, async (_, index) => {
+        const userId = `snapshot-${index}`;
+        return { userId, token: await server.token(userId) };
+      }),
+    );
+    const load = LoadProcess.start(
+      "idle-clients",
+      { baseUrl: server.url, clients: tokens, batchSize: BATCH_SIZE, batchTimeoutMs: 60_000 } satisfies IdleClientsConfig,
+      settings.log,
+    );
+    try {
+      await load.receive("ready", 5 * 60_000);
+      await sleep(SETTLE_MS);
+      const after = await snapshot();
+      load.send({ type: "close" });
+      const result = (await load.receive("result", 60_000)) as IdleClientsResult;
+      if (result.droppedWhileHeld > 0) failures.push(`memory snapshots: ${result.droppedWhileHeld} streams ended while held open`);
+
+      const growth = await compareHeapSnapshots(before, after, SNAPSHOT_CLIENTS, 15);
+      return [
+        `heap snapshot growth per idle client (${SNAPSHOT_CLIENTS} clients, self sizes, native nghttp2 memory included): ` +
+          `${formatNumber(growth.totalBytesPerClient)} bytes; largest kinds (bytes and objects per client):`,
+        ...growth.rows.map(
+          (row) => `  ${formatNumber(row.bytesPerClient).padStart(7)} B  ${row.objectsPerClient.toFixed(1).padStart(6)}  ${row.kind}`,
+        ),
+      ].join("\n");
+    } finally {
+      await load.stop();
+    }
+  });
 }

@@ -97,7 +97,7 @@ type ThroughputRun = ThroughputLoadResult & { server: ServerWindow };
 
 async function runOnce(settings: BenchSettings, nodeArgs: string[]): Promise<ThroughputRun> {
   const measureMs = settings.measureSeconds * 1000;
-  return withBenchServer({ nodeArgs }, async (server) => {
+  return withBenchServer(settings, { nodeArgs }, async (server) => {
     const config: PairsConfig = {
       baseUrl: server.url,
       pairs: await mintPairs(server, "tp", PAIRS),

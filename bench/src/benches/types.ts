@@ -23,7 +23,12 @@ export interface BenchSettings {
   runs: number | undefined;
   /** Seconds of measurement for throughput and latency. */
   measureSeconds: number;
-  /** Write a CPU profile of the server during the throughput benchmark and summarize it. */
+  /**
+   * Add one profiled run to throughput, latency and catch-up (left out of
+   * their medians), and a heap snapshot comparison to memory.
+   */
   profile: boolean;
+  /** Server flags added to the benchmark defaults, for experiments such as --sqlite-synchronous normal. */
+  serverArgs: string[];
   log(text: string): void;
 }

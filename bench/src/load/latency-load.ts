@@ -1,4 +1,5 @@
 import { percentile } from "../stats.js";
+import { monotonicMicros } from "../profile/cpu-profile.js";
 import type { RunnerChannel } from "./channel.js";
 import { DeliveryLedger } from "./delivery-ledger.js";
 import { readStamp, stampedText } from "./message-text.js";
@@ -76,11 +77,16 @@ export async function runLatencyLoad(
 
   pairs.forEach((pair, index) => sendAt(pair, index, 0));
   wheel.start();
-  const readyTimer = setTimeout(() => channel.ready({}), measureFrom - performance.now());
+  let windowStartUs = monotonicMicros();
+  const readyTimer = setTimeout(() => {
+    windowStartUs = monotonicMicros();
+    channel.ready({});
+  }, measureFrom - performance.now());
   const totalMs = measureTo - performance.now();
   await new Promise((resolve) => setTimeout(resolve, totalMs + 5));
   wheel.stop();
   clearTimeout(readyTimer);
+  const window = { startUs: windowStartUs, endUs: monotonicMicros() };
   await Promise.all(inFlight);
   channel.progress("sending stopped; waiting for the last deliveries");
 
@@ -100,6 +106,7 @@ export async function runLatencyLoad(
     sent,
     sendErrors: errors.count,
     firstSendError: errors.first,
+    window,
     problems,
   };
 }

@@ -45,5 +45,7 @@ export interface LatencyLoadResult {
   sent: number;
   sendErrors: number;
   firstSendError: string | undefined;
+  /** The measurement window on the monotonic clock, to select a server profile's samples. */
+  window: ProfileWindow;
   problems: string[];
 }
