@@ -111,8 +111,9 @@ export type Conversation = Message<"chatwire.v1.Conversation"> & {
   createdAt?: Timestamp | undefined;
 
   /**
-   * Messages after the viewing user's read mark that other users sent:
-   * the count of messages with seq > read_seq whose sender is not the viewer.
+   * Messages after the viewing user's read mark that other users sent: the
+   * count of messages with seq > max(read_seq, joined_after_seq) whose sender
+   * is not the viewer, so a member who joined late has no unread backlog.
    *
    * @generated from field: uint64 unread_count = 7;
    */
