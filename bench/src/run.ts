@@ -30,8 +30,9 @@ Options:
   --seconds <n>      Measured seconds of throughput and latency, after a 2 s warm-up. Default 10.
   --profile          Add a profiled run to throughput, latency and catch-up (not in the medians) and print
                      the top functions of its measured stretch; add a heap snapshot comparison to memory.
-  --server-args <s>  Extra server flags, space-separated, after the defaults (--rate-limit 0), for
-                     experiments such as "--sqlite-synchronous normal". Default: none.
+  --server-args=<s>  Extra server flags, space-separated, after the defaults (--rate-limit 0), for
+                     experiments: --server-args="--sqlite-synchronous normal" (the = is required
+                     because the value starts with a dash). Default: none.
   --help             Print this text.
 
 Exit status: 0 when every benchmark ran and every delivery check passed (targets

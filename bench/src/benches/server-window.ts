@@ -15,6 +15,12 @@ export interface ServerWindow {
   meanCommitBatch: number;
   /** Time from queueing a write to its commit, averaged over the window, in ms. */
   meanCommitLatencyMs: number;
+  /**
+   * Event-loop delay p99 and max over the window, in ms, from prom-client's
+   * monitorEventLoopDelay gauges, which reset at every scrape.
+   */
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
 }
 
 /**
@@ -45,6 +51,8 @@ export async function observeServerWindow(
     meanCommitBatch: delta("chatwire_store_commit_batch_size_sum") / delta("chatwire_store_commit_batch_size_count"),
     meanCommitLatencyMs:
       (1000 * delta("chatwire_store_commit_latency_seconds_sum")) / delta("chatwire_store_commit_latency_seconds_count"),
+    eventLoopDelayP99Ms: 1000 * requireMetric(after, "nodejs_eventloop_lag_p99_seconds"),
+    eventLoopDelayMaxMs: 1000 * requireMetric(after, "nodejs_eventloop_lag_max_seconds"),
   };
 }
 
@@ -53,6 +61,7 @@ export function describeServerWindow(window: ServerWindow): string {
   return (
     `server CPU ${window.cpuPercent.toFixed(0)}% of one core, ` +
     `${window.cpuMicrosPerMessage.toFixed(0)} µs CPU per committed message, ` +
-    `${window.meanCommitBatch.toFixed(1)} writes per commit, ${window.meanCommitLatencyMs.toFixed(2)} ms mean commit latency`
+    `${window.meanCommitBatch.toFixed(1)} writes per commit, ${window.meanCommitLatencyMs.toFixed(2)} ms mean commit latency, ` +
+    `event-loop delay p99 ${window.eventLoopDelayP99Ms.toFixed(1)} ms, max ${window.eventLoopDelayMaxMs.toFixed(1)} ms`
   );
 }
