@@ -7,7 +7,8 @@ import { formatNumber } from "../stats.js";
 interface CpuProfile {
   nodes: Array<{
     id: number;
-    callFrame: { functionName: string; url: string; lineNumber: number };
+    callFrame: CallFrame;
+    children?: number[];
   }>;
   /** Monotonic clock at the start of profiling, in microseconds. */
   startTime: number;
@@ -33,6 +34,32 @@ export function monotonicMicros(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+/**
+ * Areas of chatwire's server work, each recognised by a frame anywhere on the
+ * sampled stack, checked in this order. A sample under a write-queue commit
+ * counts as store work even though Connect's handler is further up.
+ */
+const AREAS: Array<{ area: string; matches: (frame: CallFrame, isLeaf: boolean) => boolean }> = [
+  { area: "garbage collection", matches: (frame, isLeaf) => isLeaf && frame.functionName === "(garbage collector)" },
+  { area: "request abort signals (AbortController, DOMException)", matches: (frame) => /abort_controller|domexception/.test(frame.url) },
+  { area: "store writes (SQL of each write, savepoints, COMMIT)", matches: (frame) => /store\/sqlite\/write-queue/.test(frame.url) },
+  {
+    area: "Subscribe delivery (read events, build frames)",
+    matches: (frame) => /rpc\/subscribe|store\/sqlite\/event-log/.test(frame.url) && frame.functionName !== "appendEvent",
+  },
+  {
+    area: "RPC handling (node:http2, Connect, interceptors)",
+    matches: (frame) => /@connectrpc\/|internal\/http2\/|rpc\/interceptor|http\/routes/.test(frame.url),
+  },
+];
+const OTHER_AREA = "other (timers, microtasks, startup)";
+
 /** Self time of one function, summed over every place it was sampled. */
 export interface FunctionCost {
   name: string;
@@ -50,6 +77,8 @@ export interface ProfileSummary {
   functions: FunctionCost[];
   /** Self time per origin: a package under node_modules, node internals, or chatwire's own dist folder. */
   origins: Array<{ origin: string; selfMs: number; selfPercent: number }>;
+  /** Busy time per area of server work (see AREAS), each sample counted once. */
+  areas: Array<{ area: string; ms: number; percent: number }>;
 }
 
 /**
@@ -66,12 +95,15 @@ export async function summarizeCpuProfiles(dir: string, top: number, window?: Pr
 
   const selfByFunction = new Map<string, { name: string; location: string; selfUs: number }>();
   const selfByOrigin = new Map<string, number>();
+  const timeByArea = new Map<string, number>();
   let idleUs = 0;
   let totalUs = 0;
 
   for (const file of files) {
     const profile = JSON.parse(await readFile(file, "utf8")) as CpuProfile;
     const nodes = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+    const parents = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
     let sampledAt = profile.startTime;
     profile.samples.forEach((nodeId, index) => {
       const micros = profile.timeDeltas[index] ?? 0;
@@ -91,6 +123,8 @@ export async function summarizeCpuProfiles(dir: string, top: number, window?: Pr
       selfByFunction.set(key, entry);
       const origin = originOf(frame.url, frame.functionName);
       selfByOrigin.set(origin, (selfByOrigin.get(origin) ?? 0) + micros);
+      const area = areaOf(nodeId, nodes, parents);
+      timeByArea.set(area, (timeByArea.get(area) ?? 0) + micros);
     });
   }
 
@@ -112,7 +146,23 @@ export async function summarizeCpuProfiles(dir: string, top: number, window?: Pr
     origins: [...selfByOrigin.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([origin, micros]) => ({ origin, selfMs: micros / 1000, selfPercent: percent(micros) })),
+    areas: [...timeByArea.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, micros]) => ({ area, ms: micros / 1000, percent: percent(micros) })),
   };
+}
+
+/** Returns the first area in AREAS that matches a frame of the sample's stack. */
+function areaOf(leafId: number, nodes: Map<number, CallFrame>, parents: Map<number, number>): string {
+  const stack: CallFrame[] = [];
+  for (let id: number | undefined = leafId; id !== undefined && stack.length < 500; id = parents.get(id)) {
+    const frame = nodes.get(id);
+    if (frame !== undefined) stack.push(frame);
+  }
+  for (const { area, matches } of AREAS) {
+    if (stack.some((frame, index) => matches(frame, index === 0))) return area;
+  }
+  return OTHER_AREA;
 }
 
 /** Renders a summary as plain text lines for the benchmark's notes; `subject` names the profiled process. */
@@ -128,6 +178,13 @@ export function formatProfileSummary(summary: ProfileSummary, subject = "server"
       .slice(0, 12)
       .map((entry) => `  ${entry.selfPercent.toFixed(1).padStart(5)}%  ${entry.origin}`),
   ];
+  // The areas name server code, so they mean nothing for a client profile.
+  if (subject === "server") {
+    lines.push(
+      "busy time by area of work (each sample counted once, under the first area its stack matches):",
+      ...summary.areas.map((entry) => `  ${entry.percent.toFixed(1).padStart(5)}%  ${entry.area}`),
+    );
+  }
   return lines.join("\n");
 }
 
