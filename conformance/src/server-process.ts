@@ -94,7 +94,15 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       child = await launchChild(launch);
     } catch (error) {
       // Another process can take the port between pickFreePort() and the bind.
-      if (!(error instanceof PortInUseError) || attempt >= BIND_ATTEMPTS) throw error;
+      if (error instanceof PortInUseError && attempt < BIND_ATTEMPTS) continue;
+      // The error already carries the last lines of the log, so a temporary
+      // folder goes; a kept one is named for the whole log.
+      if (ownsDataDir && options.keepDataDir !== true) {
+        await rm(dataDir, { recursive: true, force: true });
+      } else if (error instanceof Error) {
+        error.message += `\n(full log: ${logFile})`;
+      }
+      throw error;
     }
   }
 
@@ -198,6 +206,9 @@ async function launchChild(spec: LaunchSpec): Promise<RunningChild> {
   });
 
   const log = createWriteStream(spec.logFile, { flags: "a" });
+  // A failed start removes a temporary data folder, possibly before the
+  // stream has opened the file; the last lines are kept in `tail` anyway.
+  log.on("error", () => {});
   captureOutput(child, log, tail);
   // Close the log only after the pipes have flushed their last bytes.
   child.once("close", () => log.end());
@@ -217,7 +228,7 @@ async function launchChild(spec: LaunchSpec): Promise<RunningChild> {
       ? `did not return 200 for GET /healthz within ${startTimeoutMs} ms`
       : `exited before it was healthy (code ${status?.code ?? "none"}, signal ${status?.signal ?? "none"})`;
   const message =
-    `chatwire server on port ${spec.port} ${failure}; log ${spec.logFile}, last lines:\n${lastLines}`;
+    `chatwire server on port ${spec.port} ${failure}; last lines of its output:\n${lastLines}`;
   if (/EADDRINUSE/.test(lastLines)) throw new PortInUseError(message);
   throw new Error(message);
 }

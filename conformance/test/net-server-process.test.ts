@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -99,6 +99,34 @@ describe("server process", () => {
 
       await expect(attempt).rejects.toThrow(/exited before it was healthy \(code [1-9]/);
       await expect(attempt).rejects.toThrow(/heartbeat/i);
+    });
+
+    it("removes its temporary folder when the start fails", async () => {
+      // os.tmpdir() reads TMPDIR on every call, so the launcher's folder lands here.
+      const parent = await mkdtemp(join(tmpdir(), "chatwire-failed-start-"));
+      const savedTmpdir = process.env.TMPDIR;
+      process.env.TMPDIR = parent;
+      try {
+        await expect(startServerProcess({ args: ["--heartbeat-ms", "not-a-number"] })).rejects.toThrow(/exited/);
+      } finally {
+        if (savedTmpdir === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = savedTmpdir;
+      }
+
+      expect(readdirSync(parent)).toEqual([]);
+      await rm(parent, { recursive: true, force: true });
+    });
+
+    it("keeps a given folder and names its log when the start fails", async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), "chatwire-given-failed-"));
+      try {
+        const attempt = startServerProcess({ dataDir, args: ["--heartbeat-ms", "not-a-number"] });
+
+        await expect(attempt).rejects.toThrow(`(full log: ${join(dataDir, "server.log")})`);
+        expect(existsSync(join(dataDir, "server.log"))).toBe(true);
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
     });
   });
 
