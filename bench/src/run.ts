@@ -116,4 +116,14 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
+// Exiting through process.exit() runs the launcher's exit hook, which kills
+// server processes still running; load generators exit when their IPC
+// channel closes.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`${signal} received; stopping the benchmarks`);
+    process.exit(130);
+  });
+}
+
 process.exitCode = await main();

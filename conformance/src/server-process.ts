@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, rmSync, type WriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
@@ -64,8 +64,11 @@ const BIND_ATTEMPTS = 3;
 
 /** Children still running, killed if this process exits without stopping them. */
 const liveChildren = new Set<ChildProcess>();
+/** Temporary data folders of servers not yet stopped, removed if this process exits first. */
+const temporaryDataDirs = new Set<string>();
 process.once("exit", () => {
   for (const child of liveChildren) child.kill("SIGKILL");
+  for (const dir of temporaryDataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /**
@@ -81,6 +84,8 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "chatwire-server-")));
   await mkdir(dataDir, { recursive: true });
+  const removesDataDir = ownsDataDir && options.keepDataDir !== true;
+  if (removesDataDir) temporaryDataDirs.add(dataDir);
   const jwtSecret = randomBytes(32).toString("base64url");
   const logFile = join(dataDir, "server.log");
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
@@ -97,8 +102,9 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       if (error instanceof PortInUseError && attempt < BIND_ATTEMPTS) continue;
       // The error already carries the last lines of the log, so a temporary
       // folder goes; a kept one is named for the whole log.
-      if (ownsDataDir && options.keepDataDir !== true) {
+      if (removesDataDir) {
         await rm(dataDir, { recursive: true, force: true });
+        temporaryDataDirs.delete(dataDir);
       } else if (error instanceof Error) {
         error.message += `\n(full log: ${logFile})`;
       }
@@ -131,8 +137,9 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
 
     async stop() {
       const exit = current.exit ?? (await stopChild(current, stopTimeoutMs));
-      if (ownsDataDir && options.keepDataDir !== true) {
+      if (removesDataDir) {
         await rm(dataDir, { recursive: true, force: true });
+        temporaryDataDirs.delete(dataDir);
       }
       return exit;
     },

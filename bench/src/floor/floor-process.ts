@@ -16,6 +16,10 @@ export async function startFloorServer(): Promise<FloorServer> {
   const script = fileURLToPath(new URL("./http2-floor-server.js", import.meta.url));
   const child = spawn(process.execPath, ["--expose-gc", script, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A runner that exits early must not leave the floor server behind.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  void exited.then(() => process.off("exit", killOnExit));
   const stop = async () => {
     const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
     child.kill("SIGTERM");
