@@ -2,6 +2,7 @@ import type { Event } from "@chatwire/gen";
 import type { ChatEvent } from "../events.js";
 import type { ConversationRecord, StorageTransaction } from "../storage/types.js";
 import type { ReceiptEvent } from "@chatwire/gen";
+import { PageMessages } from "./page-messages.js";
 import { compareMembers, findMember, mergeConversation, placeholderConversation, toMessageRecord, toNumber } from "./records.js";
 import { recountUnread } from "./unread.js";
 
@@ -74,7 +75,7 @@ export async function applyEventPage(
     return result;
   }
 
-  const applier = new EventApplier(tx, userId, result);
+  const applier = new EventApplier(tx, userId, result, fresh);
   for (const event of fresh) await applier.apply(event);
   await applier.flush();
 
@@ -92,17 +93,22 @@ export function parsePosition(value: string | undefined): number | undefined {
   return Number.isSafeInteger(position) && position >= 0 ? position : undefined;
 }
 
-/** Applies events one by one, keeping the touched conversation records in memory until `flush()`. */
+/**
+ * Applies events one by one, keeping the touched conversation records in
+ * memory and buffering message writes until `flush()`.
+ */
 class EventApplier {
   readonly #tx: StorageTransaction;
   readonly #userId: string;
   readonly #result: AppliedPage;
   readonly #conversations = new Map<string, ConversationRecord>();
+  readonly #messages: PageMessages;
 
-  constructor(tx: StorageTransaction, userId: string, result: AppliedPage) {
+  constructor(tx: StorageTransaction, userId: string, result: AppliedPage, events: readonly Event[]) {
     this.#tx = tx;
     this.#userId = userId;
     this.#result = result;
+    this.#messages = new PageMessages(tx, PageMessages.spansOf(messageKeys(events)));
   }
 
   async apply(event: Event): Promise<void> {
@@ -125,6 +131,7 @@ class EventApplier {
   }
 
   async flush(): Promise<void> {
+    await this.#messages.flush();
     for (const record of this.#conversations.values()) await this.#tx.putConversation(record);
   }
 
@@ -143,15 +150,10 @@ class EventApplier {
   async #applyMessage(message: Parameters<typeof toMessageRecord>[0]): Promise<void> {
     const record = toMessageRecord(message);
     const conversation = await this.#conversation(record.conversationId);
-    const stored = await this.#tx.getMessages(record.conversationId, {
-      afterSeq: record.seq - 1,
-      beforeSeq: record.seq + 1,
-      limit: 1,
-    });
-    await this.#tx.putMessages([record]);
+    const known = await this.#messages.add(record);
 
     const own = record.senderId === this.#userId;
-    if (stored.length === 0) {
+    if (!known) {
       const readSeq = findMember(conversation, this.#userId)?.readSeq ?? 0;
       if (!own && record.seq > readSeq) conversation.unreadCount += 1;
       this.#result.events.push({ type: "message", message: record, own });
@@ -182,6 +184,7 @@ class EventApplier {
     member.readSeq = Math.max(member.readSeq, toNumber(receipt.readSeq));
     member.deliveredSeq = Math.max(member.deliveredSeq, toNumber(receipt.deliveredSeq), member.readSeq);
     if (receipt.userId === this.#userId && member.readSeq > previousRead) {
+      await this.#messages.flush();
       await recountUnread(this.#tx, conversation, this.#userId);
     }
     this.#result.events.push({
@@ -200,14 +203,24 @@ class EventApplier {
 
     if (remote.lastMessage !== undefined) {
       const lastMessage = toMessageRecord(remote.lastMessage);
-      await this.#tx.putMessages([lastMessage]);
+      await this.#messages.put(lastMessage);
       if (lastMessage.senderId === this.#userId) await this.#tx.deleteOutbox(lastMessage.clientMessageId);
     }
     const remoteReadSeq = toNumber(remote.members.find((m) => m.userId === this.#userId)?.readSeq ?? 0n);
     if ((findMember(merged, this.#userId)?.readSeq ?? 0) > remoteReadSeq) {
+      await this.#messages.flush();
       await recountUnread(this.#tx, merged, this.#userId);
     }
     this.#conversations.set(remote.conversationId, merged);
     this.#result.events.push({ type: "conversation", conversation: merged, removed });
+  }
+}
+
+/** Yields the conversation and seq of every message event, for planning the page's range reads. */
+function* messageKeys(events: readonly Event[]): Generator<{ conversationId: string; seq: number }> {
+  for (const event of events) {
+    if (event.kind.case !== "message" || event.kind.value.message === undefined) continue;
+    const { conversationId, seq } = event.kind.value.message;
+    yield { conversationId, seq: toNumber(seq) };
   }
 }
