@@ -1,12 +1,14 @@
 import { Code } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
-import type { ChatService, Event } from "@chatwire/gen";
+import type { ChatService, Event, SyncResponse } from "@chatwire/gen";
 import { callWithDeadline, linkedController, sleep } from "../connection/call.js";
 import { ChatError } from "../errors/chat-error.js";
 import type { Clock, Logger, TimerHandle, Tuning } from "../options.js";
 import type { ServerInfoCache } from "../server-info.js";
 import type { ChatStorage } from "../storage/types.js";
 import { applyEventPage } from "./apply-events.js";
+import { discardPrefetch, startPrefetch } from "./prefetch.js";
+import type { Prefetch } from "./prefetch.js";
 import type { AppliedPage } from "./apply-events.js";
 
 /** Dependencies the sync engine gets from the client. */
@@ -52,30 +54,43 @@ export class SyncEngine {
     this.#context = context;
   }
 
-  /** Pages through Sync from the stored cursor until the server has nothing more. */
+  /**
+   * Pages through Sync from the stored cursor until the server has nothing
+   * more. Pages are applied one at a time, in order, each with its cursor in
+   * one transaction. The request for the next page goes out before a page is
+   * applied (see #applyNextPage).
+   */
   async catchUp(signal: AbortSignal): Promise<void> {
     const { logger } = this.#context;
     let gaps = 0;
     let pages = 0;
     let events = 0;
-    for (;;) {
-      const response = await this.#syncPage(signal, 0);
-      const page = await this.#apply(response.events, response.nextCursor);
-      if (page.gap !== undefined) {
-        gaps += 1;
-        this.#logGap(page.gap);
-        if (gaps > maxImmediateGapRetries) throw gapError(page.gap);
-        continue;
+    let ahead: Prefetch | undefined;
+    try {
+      for (;;) {
+        const step = await this.#applyNextPage(ahead, signal);
+        const { response, page } = step;
+        ahead = step.ahead;
+        if (page.gap !== undefined) {
+          discardPrefetch(ahead);
+          ahead = undefined;
+          gaps += 1;
+          this.#logGap(page.gap);
+          if (gaps > maxImmediateGapRetries) throw gapError(page.gap);
+          continue;
+        }
+        gaps = 0;
+        pages += 1;
+        events += response.events.length;
+        if (response.hasMore) {
+          logger.debug({ pages, events, position: page.position }, "catching up");
+          continue;
+        }
+        if (pages > 1) logger.info({ pages, events, position: page.position }, "caught up");
+        return;
       }
-      gaps = 0;
-      pages += 1;
-      events += response.events.length;
-      if (response.hasMore) {
-        logger.debug({ pages, events, position: page.position }, "catching up");
-        continue;
-      }
-      if (pages > 1) logger.info({ pages, events, position: page.position }, "caught up");
-      return;
+    } finally {
+      discardPrefetch(ahead);
     }
   }
 
@@ -179,6 +194,68 @@ export class SyncEngine {
     this.#context.onResync(reason);
   }
 
+  /**
+   * Applies the next catch-up page and returns it with the prefetch of the
+   * page after it (undefined when the server has no more).
+   *
+   * The page is `prefetched` when that request succeeded and the stored
+   * cursor is still the one it was requested from. Otherwise (the prefetch
+   * failed, or a resync or another sync moved the cursor) it is discarded and
+   * the page is requested from the stored cursor, as without prefetching.
+   * Prefetching lets the server read the next page while the client writes
+   * this one, instead of the two taking turns.
+   *
+   * NOTE: a Sync with a cursor also records that cursor as the device's
+   * acknowledged point, so the server learns the prefetch's cursor just
+   * before the page that ends there commits. The reference server prunes
+   * events by age only. A server that pruned by acknowledged cursors could
+   * return cursor_expired after a crash in that moment, and the client then
+   * rebuilds its state (no silent gap).
+   */
+  async #applyNextPage(
+    prefetched: Prefetch | undefined,
+    signal: AbortSignal,
+  ): Promise<{ response: SyncResponse; page: AppliedPage; ahead: Prefetch | undefined }> {
+    if (prefetched !== undefined) {
+      const response = await prefetched.response;
+      if (response !== undefined) {
+        const ahead = this.#prefetchAfter(response, signal);
+        const page = await this.#applyOrDiscard(
+          () => this.#applyFrom(prefetched.requestCursor, response.events, response.nextCursor),
+          ahead,
+        );
+        if (page !== undefined) return { response, page, ahead };
+        discardPrefetch(ahead);
+        this.#context.logger.debug(
+          { requestCursor: prefetched.requestCursor },
+          "stored cursor moved during a prefetch; requesting the page again",
+        );
+      }
+    }
+    const response = await this.#syncPage(signal, 0);
+    const ahead = this.#prefetchAfter(response, signal);
+    const page = await this.#applyOrDiscard(() => this.#apply(response.events, response.nextCursor), ahead);
+    return { response, page, ahead };
+  }
+
+  /** Runs `apply`; when it throws, aborts the prefetch that was started for the page after. */
+  async #applyOrDiscard<T>(apply: () => Promise<T>, ahead: Prefetch | undefined): Promise<T> {
+    try {
+      return await apply();
+    } catch (error) {
+      discardPrefetch(ahead);
+      throw error;
+    }
+  }
+
+  /** Requests the page after `response` unless it was the last one. */
+  #prefetchAfter(response: SyncResponse, signal: AbortSignal): Prefetch | undefined {
+    if (!response.hasMore || response.events.length === 0) return undefined;
+    return startPrefetch(response.nextCursor, signal, this.#context.logger, (callSignal, cursor) =>
+      this.#syncPage(callSignal, 0, cursor),
+    );
+  }
+
   /** Applies a page in one transaction and reports it; a page with a gap changes nothing. */
   async #apply(events: readonly Event[], cursor: string): Promise<AppliedPage> {
     const { storage, userId } = this.#context;
@@ -187,12 +264,28 @@ export class SyncEngine {
     return page;
   }
 
-  async #syncPage(signal: AbortSignal, waitMs: number) {
+  /**
+   * Applies a page like #apply, but only when the stored cursor is still
+   * `requestCursor`, the cursor the page was requested from. Returns
+   * undefined, writing nothing, when it is not.
+   */
+  async #applyFrom(requestCursor: string, events: readonly Event[], cursor: string): Promise<AppliedPage | undefined> {
+    const { storage, userId } = this.#context;
+    const page = await storage.transaction("readwrite", async (tx) => {
+      if (((await tx.getMeta("cursor")) ?? "") !== requestCursor) return undefined;
+      return applyEventPage(tx, events, cursor, userId);
+    });
+    if (page !== undefined && page.gap === undefined) this.#context.onApplied(page);
+    return page;
+  }
+
+  /** Calls Sync from `cursor`, or from the stored cursor when `cursor` is undefined. */
+  async #syncPage(signal: AbortSignal, waitMs: number, cursor?: string): Promise<SyncResponse> {
     const { storage, chat, clock, tuning, serverInfo } = this.#context;
-    const cursor = (await storage.transaction("readonly", (tx) => tx.getMeta("cursor"))) ?? "";
+    const from = cursor ?? (await storage.transaction("readonly", (tx) => tx.getMeta("cursor"))) ?? "";
     const limit = Math.min(tuning.pageSize, serverInfo.limits?.maxPageSize || tuning.pageSize);
     return callWithDeadline(clock, signal, tuning.requestTimeoutMs + waitMs, "Sync", (callSignal) =>
-      chat.sync({ cursor, deviceId: this.#context.deviceId(), limit, waitMs }, { signal: callSignal }),
+      chat.sync({ cursor: from, deviceId: this.#context.deviceId(), limit, waitMs }, { signal: callSignal }),
     );
   }
 
