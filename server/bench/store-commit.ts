@@ -1,0 +1,82 @@
+/**
+ * Cost of one small commit in the SQLite store, without RPCs.
+ *
+ * Sends `rate` messages per second for `seconds` into 10 direct
+ * conversations, one write per event-loop turn, the way the latency
+ * benchmark loads the server. Prints the time each commit holds the event
+ * loop (p50, p99, max) and how much of it the slowest commits take, which
+ * shows WAL checkpoints and fsync outliers.
+ *
+ *   npx tsx server/bench/store-commit.ts [seconds=5] [rate=1000] [synchronous=full]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConversationKind } from "@chatwire/gen";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+
+const seconds = Number(process.argv[2] ?? 5);
+const rate = Number(process.argv[3] ?? 1000);
+const synchronous = process.argv[4] === "normal" ? "normal" : "full";
+
+const dataDir = mkdtempSync(join(tmpdir(), "chatwire-store-bench-"));
+const commits: Array<{ size: number; ms: number }> = [];
+let commitStarted = 0;
+const store = openSqliteStore({
+  path: join(dataDir, "chatwire.db"),
+  synchronous,
+  observer: {
+    eventsCommitted() {},
+    batchCommitted(size) {
+      commits.push({ size, ms: performance.now() - commitStarted });
+    },
+  },
+});
+
+try {
+  const conversations: string[] = [];
+  for (let pair = 0; pair < 10; pair++) {
+    const created = await store.createConversation({
+      creatorId: `sender-${pair}`,
+      kind: ConversationKind.DIRECT,
+      memberIds: [`receiver-${pair}`],
+      title: "",
+      requestId: "",
+      maxMembers: 2,
+    });
+    conversations.push(created.conversation.conversationId);
+  }
+  commits.length = 0;
+
+  const total = seconds * rate;
+  const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
+  for (let index = 0; index < total; index++) {
+    const dueAt = startedAt + (index * 1000) / rate;
+    const wait = dueAt - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const pair = index % conversations.length;
+    commitStarted = performance.now();
+    await store.sendMessage({
+      senderId: `sender-${pair}`,
+      senderDeviceId: "device",
+      conversationId: conversations[pair] ?? "",
+      clientMessageId: `m-${index}`,
+      text: "x".repeat(64),
+    });
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  const times = commits.map((commit) => commit.ms).sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+  const sum = times.reduce((a, b) => a + b, 0);
+  const slowest = times.slice(Math.floor(times.length * 0.99)).reduce((a, b) => a + b, 0);
+  console.log(
+    `${commits.length} commits, synchronous=${synchronous}: p50 ${at(0.5).toFixed(3)} ms, p99 ${at(0.99).toFixed(3)} ms, ` +
+      `max ${at(1).toFixed(3)} ms, mean ${(sum / times.length).toFixed(3)} ms; slowest 1% hold ${((100 * slowest) / sum).toFixed(1)}% ` +
+      `of commit time; process CPU ${((cpu.user + cpu.system) / total).toFixed(0)} µs per message ` +
+      `(user ${(cpu.user / total).toFixed(0)}, system ${(cpu.system / total).toFixed(0)})`,
+  );
+} finally {
+  await store.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
