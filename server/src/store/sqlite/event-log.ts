@@ -15,7 +15,7 @@ export function appendEvent(
 ): number {
   const position = statements.advanceHead.get(userId) as number;
   statements.insertEvent.run(userId, position, now, payload);
-  context.noteHead(userId, position);
+  context.noteEvent(userId, position, payload);
   return position;
 }
 
@@ -41,18 +41,24 @@ export const PRUNE_LOGS_PER_STEP = 200;
 
 /**
  * Deletes the expired prefix of up to PRUNE_LOGS_PER_STEP logs and raises
- * their pruned_through. Returns the number of logs touched and events deleted;
- * the caller repeats while logs were touched.
+ * their pruned_through. Returns the logs touched, each with the position it
+ * was pruned through, and the number of events deleted; the caller repeats
+ * while logs were touched.
  */
-export function pruneStep(statements: Statements, cutoffMs: number): { logs: number; events: number } {
+export function pruneStep(
+  statements: Statements,
+  cutoffMs: number,
+): { logs: Array<{ userId: string; through: number }>; events: number } {
   const expired = statements.expiredHeads.all(cutoffMs, PRUNE_LOGS_PER_STEP) as Array<{
     user_id: string;
     through: number;
   }>;
   let events = 0;
+  const logs: Array<{ userId: string; through: number }> = [];
   for (const { user_id: userId, through } of expired) {
     statements.raisePrunedThrough.run(through, userId);
     events += statements.deleteEventsThrough.run(userId, through).changes;
+    logs.push({ userId, through });
   }
-  return { logs: expired.length, events };
+  return { logs, events };
 }

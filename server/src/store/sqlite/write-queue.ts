@@ -3,9 +3,10 @@
  *
  * Every write is a synchronous function queued here. On the next turn of the
  * event loop the queue runs all pending writes in one transaction, each inside
- * its own savepoint, and commits once, so concurrent requests share one fsync.
- * A write that throws rolls back to its savepoint and fails alone; the others
- * commit. Each promise settles only after the COMMIT returned, which with
+ * its own savepoint when there are several, and commits once, so concurrent
+ * requests share one fsync. A write that throws rolls back to its savepoint
+ * (or, alone in its transaction, rolls the transaction back) and fails alone;
+ * the others commit. Each promise settles only after the COMMIT returned, which with
  * synchronous=FULL means the WAL was fsync'd.
  *
  *   enqueue -> pending --(setImmediate)--> BEGIN, write, write, ... COMMIT -> resolve all
@@ -16,9 +17,9 @@
 import type Database from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/** What a write can record besides its result: the log heads it advanced. */
+/** What a write records besides its result: the events it appended to user logs. */
 export interface WriteContext {
-  noteHead(userId: string, position: number): void;
+  noteEvent(userId: string, position: number, payload: Uint8Array): void;
 }
 
 export type Write<T> = (context: WriteContext) => T;
@@ -30,8 +31,15 @@ interface PendingWrite {
   enqueuedAt: number;
 }
 
+/** Events one transaction appended, in append order: user ids, positions and payloads side by side. */
+export interface CommittedEvents {
+  readonly userIds: readonly string[];
+  readonly positions: readonly number[];
+  readonly payloads: readonly Uint8Array[];
+}
+
 export interface WriteQueueHooks {
-  committed(heads: Map<string, number>, size: number, latenciesSeconds: number[]): void;
+  committed(events: CommittedEvents, size: number, latenciesSeconds: number[]): void;
   commitFailed(error: unknown, size: number): void;
 }
 
@@ -40,6 +48,29 @@ export interface WriteQueueHooks {
  * loop; the remainder goes into the next transaction at once.
  */
 const MAX_BATCH = 1000;
+
+/** Collects the events of one transaction; a failed write truncates back to its mark. */
+class BatchEvents implements WriteContext, CommittedEvents {
+  readonly userIds: string[] = [];
+  readonly positions: number[] = [];
+  readonly payloads: Uint8Array[] = [];
+
+  noteEvent(userId: string, position: number, payload: Uint8Array): void {
+    this.userIds.push(userId);
+    this.positions.push(position);
+    this.payloads.push(payload);
+  }
+
+  get mark(): number {
+    return this.userIds.length;
+  }
+
+  truncate(mark: number): void {
+    this.userIds.length = mark;
+    this.positions.length = mark;
+    this.payloads.length = mark;
+  }
+}
 
 export class WriteQueue {
   readonly #db: Database.Database;
@@ -50,6 +81,10 @@ export class WriteQueue {
   readonly #savepoint: Database.Statement;
   readonly #release: Database.Statement;
   readonly #rollbackTo: Database.Statement;
+  readonly #flushNow = () => {
+    this.#scheduled = false;
+    this.#flush();
+  };
   #pending: PendingWrite[] = [];
   #scheduled = false;
   #idleWaiters: Array<() => void> = [];
@@ -86,18 +121,21 @@ export class WriteQueue {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#flush();
-    });
+    setImmediate(this.#flushNow);
   }
 
   #flush(): void {
-    const batch = this.#pending.splice(0, MAX_BATCH);
+    let batch: PendingWrite[];
+    if (this.#pending.length <= MAX_BATCH) {
+      batch = this.#pending;
+      this.#pending = [];
+    } else {
+      batch = this.#pending.splice(0, MAX_BATCH);
+    }
     if (batch.length > 0) this.#commitBatch(batch);
     if (this.#pending.length > 0) {
       this.#schedule();
-    } else {
+    } else if (this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
@@ -105,32 +143,44 @@ export class WriteQueue {
   }
 
   #commitBatch(batch: PendingWrite[]): void {
-    const heads = new Map<string, number>();
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const events = new BatchEvents();
+    // Outcome per write: the value, or the error of a write that failed alone.
+    const values: unknown[] = new Array(batch.length);
+    const failed: boolean[] = new Array(batch.length).fill(false);
     try {
       this.#begin.run();
     } catch (error) {
       this.#failAll(batch, error);
       return;
     }
-    for (const pending of batch) {
-      const writeHeads = new Map<string, number>();
-      const context: WriteContext = {
-        noteHead(userId, position) {
-          writeHeads.set(userId, position);
-        },
-      };
-      this.#savepoint.run();
+    if (batch.length === 1) {
+      // A lone write needs no savepoint: if it fails, the whole transaction rolls back.
+      const only = batch[0] as PendingWrite;
       try {
-        const value = pending.write(context);
-        this.#release.run();
-        for (const [userId, position] of writeHeads) heads.set(userId, position);
-        outcomes.push({ ok: true, value });
+        values[0] = only.write(events);
       } catch (error) {
-        outcomes.push({ ok: false, error });
-        if (!this.#undoWrite()) {
+        if (!this.#rollbackAll()) {
           this.#failAll(batch, error);
           return;
+        }
+        only.reject(error);
+        return;
+      }
+    } else {
+      for (let index = 0; index < batch.length; index++) {
+        const mark = events.mark;
+        this.#savepoint.run();
+        try {
+          values[index] = (batch[index] as PendingWrite).write(events);
+          this.#release.run();
+        } catch (error) {
+          events.truncate(mark);
+          values[index] = error;
+          failed[index] = true;
+          if (!this.#undoWrite()) {
+            this.#failAll(batch, error);
+            return;
+          }
         }
       }
     }
@@ -142,13 +192,14 @@ export class WriteQueue {
       return;
     }
     const now = performance.now();
-    const latencies = batch.map((pending) => (now - pending.enqueuedAt) / 1000);
-    batch.forEach((pending, index) => {
-      const outcome = outcomes[index];
-      if (outcome?.ok) pending.resolve(outcome.value);
-      else pending.reject(outcome?.error);
-    });
-    this.#hooks.committed(heads, batch.length, latencies);
+    const latencies: number[] = new Array(batch.length);
+    for (let index = 0; index < batch.length; index++) {
+      const pending = batch[index] as PendingWrite;
+      latencies[index] = (now - pending.enqueuedAt) / 1000;
+      if (failed[index]) pending.reject(values[index]);
+      else pending.resolve(values[index]);
+    }
+    this.#hooks.committed(events, batch.length, latencies);
   }
 
   /**
@@ -162,6 +213,16 @@ export class WriteQueue {
       return true;
     } catch {
       if (this.#db.inTransaction) this.#rollback.run();
+      return false;
+    }
+  }
+
+  /** Rolls back the whole transaction; false when even that failed. */
+  #rollbackAll(): boolean {
+    try {
+      if (this.#db.inTransaction) this.#rollback.run();
+      return true;
+    } catch {
       return false;
     }
   }
