@@ -1,18 +1,19 @@
 /** Identifiers the server assigns. */
-import { randomBytes, randomFillSync } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
-// One randomFillSync call per 256 ids: a call per id costs more than the rest
-// of the id generation on a hot path that runs once per committed message.
-const pool = Buffer.alloc(16 * 256);
+// One randomFillSync call per 4 KiB of ids: a call per id costs more than the
+// rest of the id generation on paths that run once per request or message.
+const pool = Buffer.alloc(4096);
 let poolOffset = pool.length;
 
-function random16(): Buffer {
-  if (poolOffset === pool.length) {
+/** `length` fresh random bytes (at most 4096), copied out of the shared pool. */
+function randomFromPool(length: number): Buffer {
+  if (poolOffset + length > pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
-  poolOffset += 16;
+  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + length));
+  poolOffset += length;
   return bytes;
 }
 
@@ -21,7 +22,7 @@ function random16(): Buffer {
  * random bits, so ids sort roughly by creation time and need no coordination.
  */
 export function uuidV7(nowMs: number = Date.now()): string {
-  const bytes = random16();
+  const bytes = randomFromPool(16);
   bytes.writeUIntBE(nowMs, 0, 6);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
@@ -31,5 +32,5 @@ export function uuidV7(nowMs: number = Date.now()): string {
 
 /** Generates a short random id that ties the log lines of one request together. */
 export function requestId(): string {
-  return randomBytes(8).toString("hex");
+  return randomFromPool(8).toString("hex");
 }

@@ -32,6 +32,18 @@ function codeName(code: Code): string {
 
 export function createServerInterceptor(options: InterceptorOptions): Interceptor {
   const { metrics, logger } = options;
+  // prom-client hashes the labels on every inc(); the children for each
+  // method and code are looked up once and reused.
+  const counters = new Map<string, { inc(): void }>();
+  const countRequest = (method: string, code: string) => {
+    const key = `${method} ${code}`;
+    let counter = counters.get(key);
+    if (counter === undefined) {
+      counter = metrics.requests.labels({ method, code });
+      counters.set(key, counter);
+    }
+    counter.inc();
+  };
 
   return (next) => async (request) => {
     const method = request.method.name;
@@ -44,11 +56,11 @@ export function createServerInterceptor(options: InterceptorOptions): Intercepto
       settled = true;
       options.inFlight.leave();
       if (error === undefined) {
-        metrics.requests.inc({ method, code: "ok" });
+        countRequest(method, "ok");
         return undefined;
       }
       const connectError = toClientError(error);
-      metrics.requests.inc({ method, code: codeName(connectError.code) });
+      countRequest(method, codeName(connectError.code));
       return connectError;
     };
 
@@ -96,7 +108,7 @@ export function createServerInterceptor(options: InterceptorOptions): Intercepto
             if (!settled) {
               settled = true;
               options.inFlight.leave();
-              metrics.requests.inc({ method, code: "canceled" });
+              countRequest(method, "canceled");
             }
           }
         })(),
