@@ -85,6 +85,19 @@ describe("Sync", () => {
       await bob.client.close();
     });
 
+    it("asks for the server's max page size by default", async () => {
+      const { clock, server, conversationId } = setup({ maxPageSize: 300 });
+      for (let i = 0; i < 700; i++) server.post("alice", conversationId, `m${i}`);
+      const bob = makeClient(server, "bob");
+      await bob.client.start();
+      await clock.advance(10);
+
+      const limits = server.calls.filter((call) => call.method === "Sync").map((call) => (call.request as { limit: number }).limit);
+      expect(limits).toEqual([300, 300, 300]);
+      expect(await storedMessages(bob.storage, conversationId)).toHaveLength(700);
+      await bob.client.close();
+    });
+
     it("recovers from a crash between pages", async () => {
       const { clock, server, conversationId } = setup();
       for (let i = 0; i < 60; i++) server.post("alice", conversationId, `m${i}`);

@@ -3,6 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import type { ChatService, Event, SyncResponse } from "@chatwire/gen";
 import { callWithDeadline, linkedController, sleep } from "../connection/call.js";
 import { ChatError } from "../errors/chat-error.js";
+import { defaultTuning } from "../options.js";
 import type { Clock, Logger, TimerHandle, Tuning } from "../options.js";
 import type { ServerInfoCache } from "../server-info.js";
 import type { ChatStorage } from "../storage/types.js";
@@ -29,6 +30,13 @@ export interface SyncContext {
 
 /** Heartbeat interval assumed until the server names one, in ms. */
 const defaultHeartbeatIntervalMs = 30_000;
+
+/**
+ * Maximum events per catch-up page when the host left pageSize at its
+ * default. It bounds one page's transaction and response in memory whatever
+ * max_page_size a server allows. The reference server's maximum is 1,000.
+ */
+const maxCatchUpPageSize = 1_000;
 
 /** Consecutive gaps that `catchUp` re-syncs at once before it reports a failure. */
 const maxImmediateGapRetries = 3;
@@ -103,7 +111,7 @@ export class SyncEngine {
     while (!signal.aborted && clock.now() < until) {
       const waitMs = Math.min(tuning.longPollWaitMs, serverInfo.limits?.maxLongPollMs || Number.POSITIVE_INFINITY);
       const started = clock.now();
-      const response = await this.#syncPage(signal, waitMs);
+      const response = await this.#syncPage(signal, waitMs, this.#pageSize(false));
       const page = await this.#apply(response.events, response.nextCursor);
       if (page.gap !== undefined) throw gapError(page.gap);
       onPolled();
@@ -232,7 +240,7 @@ export class SyncEngine {
         );
       }
     }
-    const response = await this.#syncPage(signal, 0);
+    const response = await this.#syncPage(signal, 0, this.#pageSize(true));
     const ahead = this.#prefetchAfter(response, signal);
     const page = await this.#applyOrDiscard(() => this.#apply(response.events, response.nextCursor), ahead);
     return { response, page, ahead };
@@ -252,7 +260,7 @@ export class SyncEngine {
   #prefetchAfter(response: SyncResponse, signal: AbortSignal): Prefetch | undefined {
     if (!response.hasMore || response.events.length === 0) return undefined;
     return startPrefetch(response.nextCursor, signal, this.#context.logger, (callSignal, cursor) =>
-      this.#syncPage(callSignal, 0, cursor),
+      this.#syncPage(callSignal, 0, this.#pageSize(true), cursor),
     );
   }
 
@@ -279,11 +287,28 @@ export class SyncEngine {
     return page;
   }
 
+  /**
+   * Returns the events per page: the host's pageSize, lowered to the server's
+   * max_page_size. A catch-up with the default pageSize asks for the server's
+   * maximum (up to maxCatchUpPageSize) instead, because each page costs a
+   * round trip and a durable commit, so 10,000 events in pages of 100 cost
+   * 100 of each.
+   */
+  #pageSize(catchUp: boolean): number {
+    const { tuning, serverInfo } = this.#context;
+    const serverMax = serverInfo.limits?.maxPageSize || 0;
+    // NOTE: resolveTuning does not record whether the host set pageSize, so
+    // a host that passes the default value (100) explicitly gets large pages too.
+    if (catchUp && serverMax > 0 && tuning.pageSize === defaultTuning.pageSize) {
+      return Math.min(serverMax, maxCatchUpPageSize);
+    }
+    return Math.min(tuning.pageSize, serverMax || tuning.pageSize);
+  }
+
   /** Calls Sync from `cursor`, or from the stored cursor when `cursor` is undefined. */
-  async #syncPage(signal: AbortSignal, waitMs: number, cursor?: string): Promise<SyncResponse> {
-    const { storage, chat, clock, tuning, serverInfo } = this.#context;
+  async #syncPage(signal: AbortSignal, waitMs: number, limit: number, cursor?: string): Promise<SyncResponse> {
+    const { storage, chat, clock, tuning } = this.#context;
     const from = cursor ?? (await storage.transaction("readonly", (tx) => tx.getMeta("cursor"))) ?? "";
-    const limit = Math.min(tuning.pageSize, serverInfo.limits?.maxPageSize || tuning.pageSize);
     return callWithDeadline(clock, signal, tuning.requestTimeoutMs + waitMs, "Sync", (callSignal) =>
       chat.sync({ cursor: from, deviceId: this.#context.deviceId(), limit, waitMs }, { signal: callSignal }),
     );
