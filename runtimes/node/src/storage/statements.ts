@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ConversationRow, MessageRow, OutboxRow } from "./records.js";
+import type { ConversationRow, MessageRow, MessageValues, OutboxRow } from "./records.js";
 
 type Statement<P extends unknown[] | {} = unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -16,7 +16,8 @@ export interface Statements {
   listConversations: Statement<[], ConversationRow>;
   deleteConversations: Statement<[]>;
 
-  putMessage: Statement<MessageRow>;
+  /** Inserts or replaces one message; parameters in messageColumns order. */
+  putMessage: Statement<MessageValues>;
   /** The newest `limit` messages strictly between `after` and `before`, newest first. */
   newestMessages: Statement<MessageWindow, MessageRow>;
   /** The oldest `limit` messages strictly between `after` and `before`, oldest first. */
@@ -73,8 +74,7 @@ export function prepareStatements(db: Database.Database): Statements {
 
     putMessage: db.prepare(`
       INSERT INTO messages (${messageColumns})
-      VALUES (@conversation_id, @seq, @message_id, @sender_id, @sender_device_id,
-              @client_message_id, @text, @created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (conversation_id, seq) DO UPDATE SET
         message_id = excluded.message_id, sender_id = excluded.sender_id,
         sender_device_id = excluded.sender_device_id,

@@ -12,7 +12,6 @@ import {
   fromMessageRow,
   fromOutboxRow,
   toConversationRow,
-  toMessageRow,
   toOutboxRow,
 } from "./records.js";
 import type { Statements } from "./statements.js";
@@ -84,7 +83,19 @@ export function createSqliteTransaction(
 
     async putMessages(records: readonly MessageRecord[]) {
       check("putMessages", true);
-      for (const record of records) statements.putMessage.run(toMessageRow(record));
+      const { putMessage } = statements;
+      for (const record of records) {
+        putMessage.run(
+          record.conversationId,
+          record.seq,
+          record.messageId,
+          record.senderId,
+          record.senderDeviceId,
+          record.clientMessageId,
+          record.text,
+          record.createdAt,
+        );
+      }
     },
     async getMessages(conversationId: string, range: MessageRange) {
       check("getMessages", false);
