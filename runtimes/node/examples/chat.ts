@@ -6,7 +6,7 @@
  *   npm run chat -- --user bob --to alice
  *   npm run chat -- --user carol --group launch --members alice,bob
  *
- * Each user keeps a SQLite file under ./data/clients/, so messages typed
+ * Each user keeps a SQLite file under ./data-clients/, so messages typed
  * while the server is down wait in the outbox and go out when it is back.
  * The screen shows the conversation with each message's status and a line
  * with the connection state. Commands: /to USER, /read, /quit, /help.
@@ -22,25 +22,28 @@ import { createNodeTransport, openSqliteStorage } from "../src/index.js";
 import { ChatScreen } from "./chat-screen.js";
 import { devTokenSource } from "./dev-tokens.js";
 
+// The same PORT variable that `npm start` reads, so one export serves both.
+const DEFAULT_URL = `http://127.0.0.1:${process.env["PORT"] ?? "8080"}`;
+
 const USAGE = `usage: npm run chat -- --user NAME [--url URL] [--to USER | --group TITLE [--members A,B]]
 
   --user NAME       who you are (the server must run with --dev: tokens come from /dev/token)
-  --url URL         the server (default http://127.0.0.1:8080)
+  --url URL         the server (default ${DEFAULT_URL}, from PORT when it is set)
   --to USER         open the direct conversation with USER
   --group TITLE     open your group with this title, creating it when you have none
   --members A,B     members to add when the group is created
-  --data-dir DIR    where the client's SQLite file goes (default ./data/clients)
+  --data-dir DIR    where the client's SQLite file goes (default ./data-clients)
 
 commands: /to USER   /read   /quit   /help`;
 
 const { values } = parseArgs({
   options: {
     user: { type: "string" },
-    url: { type: "string", default: "http://127.0.0.1:8080" },
+    url: { type: "string", default: DEFAULT_URL },
     to: { type: "string" },
     group: { type: "string" },
     members: { type: "string", default: "" },
-    "data-dir": { type: "string", default: join("data", "clients") },
+    "data-dir": { type: "string", default: "data-clients" },
     help: { type: "boolean", default: false },
   },
 });
