@@ -22,6 +22,36 @@ function observedStorage(inner: ChatStorage, afterWrite: (count: number) => Prom
   };
 }
 
+/** Wraps a storage so that its `failOn`-th read-write transaction throws after its writes, as a crash before commit does. */
+function crashingStorage(inner: ChatStorage, failOn: number): ChatStorage & { crashed: boolean } {
+  let count = 0;
+  const storage = {
+    crashed: false,
+    async transaction<T>(mode: TransactionMode, run: (tx: StorageTransaction) => Promise<T>): Promise<T> {
+      return inner.transaction(mode, async (tx) => {
+        const value = await run(tx);
+        if (mode === "readwrite" && ++count === failOn) {
+          storage.crashed = true;
+          throw new Error("simulated crash before commit");
+        }
+        return value;
+      });
+    },
+    close: () => inner.close(),
+  };
+  return storage;
+}
+
+/** Returns everything sync stores, for comparing two storages. */
+function syncedState(storage: ChatStorage) {
+  return storage.transaction("readonly", async (tx) => {
+    const conversations = await tx.listConversations();
+    const messages = [];
+    for (const conversation of conversations) messages.push(...(await tx.getMessages(conversation.conversationId, { limit: 1e6 })));
+    return { cursor: await tx.getMeta("cursor"), position: await tx.getMeta("position"), conversations, messages };
+  });
+}
+
 /** Returns the position a fake server cursor ("pos:N") names. */
 function positionOf(cursor: string | undefined): number {
   return Number(cursor?.slice("pos:".length));
@@ -105,6 +135,41 @@ describe("Sync catch-up prefetch", () => {
     expect(bob.states.some(([next]) => next.kind === "waiting")).toBe(false);
     expect((await storedMessages(bob.storage, conversationId)).map((m) => m.text)).toEqual(texts(server, conversationId));
     await bob.client.close();
+  });
+
+  it("ends as a clean run after a crash on a prefetched page", async () => {
+    const { clock, server, conversationId } = setup({ maxPageSize: 40 });
+    const group = server.createConversation(["alice", "bob", "carol"]).id;
+    for (let i = 0; i < 60; i++) {
+      server.post("alice", conversationId, `a${i}`);
+      server.post(i % 4 === 0 ? "bob" : "carol", group, `g${i}`);
+    }
+    server.acknowledgeAs("bob", group, 30, 20);
+
+    const clean = makeClient(server, "bob");
+    await clean.client.start();
+    await clock.advance(10);
+    await clean.client.close();
+
+    const inner = createMemoryStorage();
+    // Transaction 1 is start() and 2 the first page; 3, the second page, was prefetched and crashes.
+    const crashing = crashingStorage(inner, 3);
+    const first = makeClient(server, "bob", { storage: crashing });
+    await first.client.start();
+    await waitFor(() => crashing.crashed, "the crash");
+    await first.client.close();
+    const partial = await syncedState(inner);
+    expect(partial.messages.length).toBeGreaterThan(0);
+    expect(partial.messages.length).toBeLessThan(120);
+
+    const second = makeClient(server, "bob", { storage: inner });
+    await second.client.start();
+    await clock.advance(10);
+
+    const expected = await syncedState(clean.storage);
+    expect(await syncedState(inner)).toEqual(expected);
+    expect(expected.conversations.find((c) => c.conversationId === group)?.unreadCount).toBe(30);
+    await second.client.close();
   });
 
   it("skips a prefetched page once the stored cursor moved", async () => {
