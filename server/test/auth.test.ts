@@ -55,6 +55,30 @@ describe("bearer tokens", () => {
     await expectConnectError(chatWith(token).getServerInfo({}), Code.Unauthenticated, ErrorReason.TOKEN_INVALID);
   });
 
+  it.each([
+    ["an array", ["alice"], "an array"],
+    ["a number", 42, "a number"],
+    ["a boolean", true, "a boolean"],
+    ["an object", { id: "alice" }, "an object"],
+    ["null", null, "null"],
+    ["an empty string", "", '""'],
+  ])("rejects a sub claim that is %s", async (_name, sub, shown) => {
+    const now = Math.floor(Date.now() / 1000);
+    // setSubject() accepts strings only, so the claim goes into the payload directly.
+    const token = await new SignJWT({ sub } as Record<string, unknown>)
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("https://issuer.test")
+      .setExpirationTime(now + 60)
+      .sign(new TextEncoder().encode(SECRET));
+    const { error } = await expectConnectError(
+      chatWith(token).getServerInfo({}),
+      Code.Unauthenticated,
+      ErrorReason.TOKEN_INVALID,
+    );
+    expect(error.rawMessage).toContain("sub claim");
+    expect(error.rawMessage).toContain(shown);
+  });
+
   it("rejects a token without exp", async () => {
     const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuer("https://issuer.test").sign(new TextEncoder().encode(SECRET));
     await expectConnectError(chatWith(token).getServerInfo({}), Code.Unauthenticated, ErrorReason.TOKEN_INVALID);

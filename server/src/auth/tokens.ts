@@ -117,7 +117,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     } catch (error) {
       throw mapJoseError(error);
     }
-    const userId = payload.sub ?? "";
+    const userId: unknown = payload.sub;
+    if (typeof userId !== "string") {
+      // jose checks only that sub is present, so an array, number or object arrives here.
+      throw tokenInvalid(`the sub claim is ${describeType(userId)}; it must be a user id string`);
+    }
     if (!isUserId(userId)) {
       throw tokenInvalid(`the sub claim ${quote(userId)} is not a valid user id (1 to 64 characters of [A-Za-z0-9_.@-])`);
     }
@@ -129,6 +133,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     cache.set(token, caller);
     return caller;
   };
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return type === "object" || type === "undefined" ? `an ${type}` : `a ${type}`;
 }
 
 function mapJoseError(error: unknown): Error {

@@ -17,12 +17,14 @@ export function quote(value: string): string {
   return JSON.stringify(shown);
 }
 
-export function isUserId(value: string): boolean {
-  return USER_ID.test(value);
+// RegExp.test() converts its argument to a string, so ["alice"] would pass.
+// The checks test typeof first because JWT claims can be any JSON type.
+export function isUserId(value: unknown): value is string {
+  return typeof value === "string" && USER_ID.test(value);
 }
 
 export function checkUserId(field: string, value: string): string {
-  if (!USER_ID.test(value)) {
+  if (!isUserId(value)) {
     throw fieldInvalid(
       field,
       `${field} ${quote(value)} is not a valid user id: use 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '@' and '-'`,
@@ -32,7 +34,7 @@ export function checkUserId(field: string, value: string): string {
 }
 
 export function checkDeviceId(field: string, value: string): string {
-  if (!DEVICE_ID.test(value)) {
+  if (typeof value !== "string" || !DEVICE_ID.test(value)) {
     throw fieldInvalid(
       field,
       `${field} ${quote(value)} is not a valid device id: use 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'`,
@@ -42,11 +44,11 @@ export function checkDeviceId(field: string, value: string): string {
 }
 
 export function isUuidV7(value: string): boolean {
-  return UUID_V7.test(value);
+  return typeof value === "string" && UUID_V7.test(value);
 }
 
 export function checkClientMessageId(value: string): string {
-  if (!UUID_V7.test(value)) {
+  if (!isUuidV7(value)) {
     throw fieldInvalid(
       "client_message_id",
       `client_message_id ${quote(value)} is not a UUIDv7 in canonical lowercase form ` +
