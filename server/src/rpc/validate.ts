@@ -19,7 +19,7 @@ export function quote(value: string): string {
 
 // RegExp.test() converts its argument to a string, so ["alice"] would pass.
 // The checks test typeof first because JWT claims can be any JSON type.
-export function isUserId(value: unknown): value is string {
+export function isUserId(value: unknown): boolean {
   return typeof value === "string" && USER_ID.test(value);
 }
 
