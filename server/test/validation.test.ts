@@ -124,6 +124,22 @@ describe("Sync and history limits", () => {
     const { detail } = await expectConnectError(alice.chat.getHistory({ conversationId, beforeSeq: 2n ** 60n }), Code.InvalidArgument, ErrorReason.FIELD_INVALID);
     expect(detail?.field).toBe("before_seq");
   });
+
+  it("shows the exact uint64 value in the message", async () => {
+    const history = await expectConnectError(
+      alice.chat.getHistory({ conversationId, beforeSeq: 2n ** 53n + 1n }),
+      Code.InvalidArgument,
+      ErrorReason.FIELD_INVALID,
+    );
+    expect(history.error.rawMessage).toBe("before_seq is 9007199254740993; it must be an integer from 0 to 2^53 - 1");
+    const ack = await expectConnectError(
+      alice.chat.acknowledge({ deviceId: "d", marks: [{ conversationId, readSeq: 18446744073709551615n }] }),
+      Code.InvalidArgument,
+      ErrorReason.FIELD_INVALID,
+    );
+    expect(ack.detail?.field).toBe("marks[0].read_seq");
+    expect(ack.error.rawMessage).toContain("read_seq is 18446744073709551615;");
+  });
 });
 
 describe("CreateConversation checks", () => {

@@ -43,7 +43,7 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
     async getHistory(request, context) {
       const caller = callerOf(context);
       const conversationId = checkConversationId("conversation_id", request.conversationId);
-      const beforeSeq = checkSafeInteger("before_seq", Number(request.beforeSeq));
+      const beforeSeq = checkSafeInteger("before_seq", request.beforeSeq);
       const limit = checkPageSize("limit", request.limit, pageSizes, "messages");
       return store.getHistory(caller.userId, conversationId, { beforeSeq, limit });
     },
@@ -92,8 +92,8 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
       }
       const marks = request.marks.map((mark: ReceiptMark, index: number) => ({
         conversationId: checkConversationId(`marks[${index}].conversation_id`, mark.conversationId),
-        deliveredSeq: checkSafeInteger(`marks[${index}].delivered_seq`, Number(mark.deliveredSeq)),
-        readSeq: checkSafeInteger(`marks[${index}].read_seq`, Number(mark.readSeq)),
+        deliveredSeq: checkSafeInteger(`marks[${index}].delivered_seq`, mark.deliveredSeq),
+        readSeq: checkSafeInteger(`marks[${index}].read_seq`, mark.readSeq),
       }));
       const stored = await store.acknowledge({ userId: caller.userId, deviceId, cursorPosition, marks });
       return {

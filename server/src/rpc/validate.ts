@@ -106,15 +106,15 @@ export function checkWaitMs(value: number, maxWaitMs: number): number {
 }
 
 /**
- * Checks a uint64 field that protobuf-es maps to a JS number. Values above
- * 2^53 lose precision in that mapping, so they are rejected rather than
- * rounded.
+ * Converts a uint64 field, which protobuf-es decodes as a bigint, to a number.
+ * Values above 2^53 - 1 would lose precision as numbers, so they are rejected,
+ * and the message shows the exact decimal the client sent.
  */
-export function checkSafeInteger(field: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw fieldInvalid(field, `${field} is ${value}; it must be an integer from 0 to 2^53 - 1`);
+export function checkSafeInteger(field: string, value: bigint): number {
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw fieldInvalid(field, `${field} is ${value.toString()}; it must be an integer from 0 to 2^53 - 1`);
   }
-  return value;
+  return Number(value);
 }
 
 /**
