@@ -1,4 +1,7 @@
-/** GET /dev/token?user=alice[&ttl=3600]: a token for any user, in development mode only. */
+/**
+ * GET /dev/token?user=alice[&ttl=3600]: a token for any user, in development
+ * mode only. ttl is in decimal seconds from 1 to 604,800 (7 days), default 3,600.
+ */
 import { decodeJwt } from "jose";
 import { mintToken } from "./auth/tokens.js";
 import { isUserId } from "./rpc/validate.js";
@@ -16,11 +19,12 @@ export function createDevTokenRoute(secret: string, issuer: string | undefined, 
       };
     }
     const ttlText = query.get("ttl");
-    const ttl = ttlText === null ? DEFAULT_TTL_SECONDS : Number(ttlText);
+    // Number() also reads "1e3", "0x10" and " 5 ", so only plain decimal digits pass.
+    const ttl = ttlText === null ? DEFAULT_TTL_SECONDS : /^[0-9]{1,7}$/.test(ttlText) ? Number(ttlText) : NaN;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
       return {
         status: 400,
-        body: { error: `ttl ${JSON.stringify(ttlText)} is invalid: use whole seconds from 1 to ${MAX_TTL_SECONDS}` },
+        body: { error: `ttl ${JSON.stringify(ttlText)} is invalid: use decimal digits for whole seconds from 1 to ${MAX_TTL_SECONDS}` },
       };
     }
     const token = await mintToken({

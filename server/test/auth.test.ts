@@ -159,6 +159,24 @@ describe("start-up", () => {
     }
   });
 
+  it("accepts only decimal dev token ttls", async () => {
+    const dir = tempDir();
+    const dev = await startServer({ port: 0, dataDir: dir.path, dev: true });
+    try {
+      for (const ttl of ["1e3", "0x10", " 5", "5.0", "+5", "0", "604801", "99999999999"]) {
+        const response = await fetch(`${dev.url}/dev/token?user=alice&ttl=${encodeURIComponent(ttl)}`);
+        expect(response.status, `ttl=${ttl}`).toBe(400);
+        const body = (await response.json()) as { error: string };
+        expect(body.error, `ttl=${ttl}`).toContain("from 1 to 604800");
+      }
+      const good = await fetch(`${dev.url}/dev/token?user=alice&ttl=604800`);
+      expect(good.status).toBe(200);
+    } finally {
+      await dev.close();
+      dir.remove();
+    }
+  });
+
   it("serves no dev token outside dev mode", async () => {
     const response = await fetch(`${test.url}/dev/token?user=alice`);
     expect(response.status).toBe(404);
