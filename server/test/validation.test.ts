@@ -173,6 +173,34 @@ describe("CreateConversation checks", () => {
     expect(detail).toMatchObject({ limit: 5n, actual: 6n });
   });
 
+  it("counts the caller in the member limit message", async () => {
+    const { error, detail } = await expectConnectError(
+      alice.conversations.createConversation({ kind: ConversationKind.GROUP, memberIds: ["b", "c", "d", "e", "f", "alice", "b"] }),
+      Code.ResourceExhausted,
+      ErrorReason.TOO_MANY_MEMBERS,
+    );
+    expect(error.rawMessage).toBe("the caller and 5 other members make 6 members; the limit is 5 members");
+    expect(detail).toMatchObject({ field: "member_ids", limit: 5n, actual: 6n });
+  });
+
+  it("rejects request ids outside the id characters", async () => {
+    for (const requestId of ["has space", "tab\t", "\u00e9t\u00e9", "a/b"]) {
+      const { detail, error } = await expectConnectError(
+        alice.conversations.createConversation({ kind: ConversationKind.GROUP, memberIds: ["b"], requestId }),
+        Code.InvalidArgument,
+        ErrorReason.FIELD_INVALID,
+      );
+      expect(detail?.field, requestId).toBe("request_id");
+      expect(error.rawMessage, requestId).toContain("is not a valid request id");
+    }
+    const created = await alice.conversations.createConversation({
+      kind: ConversationKind.GROUP,
+      memberIds: ["b"],
+      requestId: "0195f3c2-7a1b-7c3d-8e4f-123456789abc",
+    });
+    expect(created.conversation?.conversationId).not.toBe("");
+  });
+
   it("rejects a title over 256 bytes", async () => {
     const { detail } = await expectConnectError(
       alice.conversations.createConversation({ kind: ConversationKind.GROUP, memberIds: ["b"], title: "\u00e9".repeat(129) }),

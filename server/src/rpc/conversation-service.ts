@@ -2,21 +2,21 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ConversationKind, ConversationService } from "@chatwire/gen";
 import { callerOf } from "./context.js";
-import { fieldInvalid, fieldTooLarge, tooManyMembers } from "./errors.js";
+import { fieldInvalid, tooManyMembers, tooManyMembersWithCaller } from "./errors.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import type { ServiceDeps } from "./service-deps.js";
-import { checkByteLength, checkConversationId, checkPageSize, checkUserId } from "./validate.js";
+import { checkByteLength, checkConversationId, checkPageSize, checkRequestId, checkUserId } from "./validate.js";
 
 const MAX_TITLE_BYTES = 256;
-const MAX_REQUEST_ID_CHARS = 64;
 
 /** Checks every user id of a list and returns them without duplicates, in first-seen order. */
 function checkUserIds(field: string, userIds: string[], maxCount: number): string[] {
-  // A list longer than the member limit would overflow any conversation, so
-  // it is rejected before its ids are checked one by one.
-  if (userIds.length > maxCount) throw tooManyMembers(field, userIds.length, maxCount);
+  const unique = [...new Set(userIds)];
+  // More distinct ids than the member limit overflow any conversation, so the
+  // list is rejected before its ids are checked one by one.
+  if (unique.length > maxCount) throw tooManyMembers(field, unique.length, maxCount);
   userIds.forEach((userId, index) => checkUserId(`${field}[${index}]`, userId));
-  return [...new Set(userIds)];
+  return unique;
 }
 
 export function createConversationService(deps: ServiceDeps): ServiceImpl<typeof ConversationService> {
@@ -31,9 +31,12 @@ export function createConversationService(deps: ServiceDeps): ServiceImpl<typeof
           `kind is ${request.kind}; use CONVERSATION_KIND_DIRECT (1) or CONVERSATION_KIND_GROUP (2)`,
         );
       }
-      const others = checkUserIds("member_ids", request.memberIds, limits.maxMembers).filter(
-        (userId) => userId !== caller.userId,
-      );
+      // The caller is always a member, so at most maxMembers - 1 others fit.
+      const others = [...new Set(request.memberIds)].filter((userId) => userId !== caller.userId);
+      if (request.kind === ConversationKind.GROUP && others.length + 1 > limits.maxMembers) {
+        throw tooManyMembersWithCaller("member_ids", others.length, limits.maxMembers);
+      }
+      request.memberIds.forEach((userId, index) => checkUserId(`member_ids[${index}]`, userId));
       if (request.kind === ConversationKind.DIRECT) {
         if (others.length !== 1) {
           throw fieldInvalid(
@@ -46,13 +49,8 @@ export function createConversationService(deps: ServiceDeps): ServiceImpl<typeof
         }
       } else {
         checkByteLength("title", request.title, MAX_TITLE_BYTES);
-        if (others.length + 1 > limits.maxMembers) {
-          throw tooManyMembers("member_ids", others.length + 1, limits.maxMembers);
-        }
       }
-      if (request.requestId.length > MAX_REQUEST_ID_CHARS) {
-        throw fieldTooLarge("request_id", request.requestId.length, MAX_REQUEST_ID_CHARS, "characters");
-      }
+      checkRequestId("request_id", request.requestId);
       return store.createConversation({
         creatorId: caller.userId,
         kind: request.kind,

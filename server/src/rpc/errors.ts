@@ -95,6 +95,21 @@ export function tooManyMembers(field: string, actual: number, limit: number): Co
   );
 }
 
+/**
+ * A new group over the member limit, counting the caller, as in "the caller
+ * and 10,000 other members make 10,001 members; the limit is 500":
+ * resource_exhausted, TOO_MANY_MEMBERS.
+ */
+export function tooManyMembersWithCaller(field: string, others: number, limit: number): ConnectError {
+  const total = others + 1;
+  return withDetail(
+    `the caller and ${formatCount(others)} other members make ${formatCount(total)} members; ` +
+      `the limit is ${formatCount(limit)} members`,
+    Code.ResourceExhausted,
+    { reason: ErrorReason.TOO_MANY_MEMBERS, field, limit, actual: total },
+  );
+}
+
 export function cursorInvalid(field: string, why: string): ConnectError {
   return withDetail(
     `${field} is not a cursor this server issued (${why}); sync from an empty cursor`,

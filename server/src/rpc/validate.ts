@@ -6,6 +6,7 @@ import { conversationNotFound, fieldAboveMaximum, fieldInvalid, fieldTooLarge } 
 
 const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const REQUEST_ID = /^[A-Za-z0-9_.@:-]{1,64}$/;
 // Canonical lowercase UUID text with version nibble 7 and variant bits 10xx (RFC 9562).
 // In a /u regex, \p{Surrogate} matches only unpaired surrogates: pairs are read as one code point.
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -38,6 +39,19 @@ export function checkDeviceId(field: string, value: string): string {
     throw fieldInvalid(
       field,
       `${field} ${quote(value)} is not a valid device id: use 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'`,
+    );
+  }
+  return value;
+}
+
+/** Checks an optional idempotency key: empty, or 1 to 64 characters of [A-Za-z0-9_.@:-]. */
+export function checkRequestId(field: string, value: string): string {
+  if (value === "") return value;
+  if (typeof value !== "string" || !REQUEST_ID.test(value)) {
+    throw fieldInvalid(
+      field,
+      `${field} ${quote(value)} is not a valid request id: use 1 to 64 characters of ` +
+        "A-Z, a-z, 0-9, '_', '.', '@', ':' and '-', or leave it empty",
     );
   }
   return value;
