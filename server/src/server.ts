@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { JsonReadOptions } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ChatService, ConversationService } from "@chatwire/gen";
@@ -85,12 +86,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let onIdle: (() => void) | undefined;
   const limiter = createRateLimiter(config.rateLimit);
   const deps: ServiceDeps = { store, hub, metrics, logger, limits: config };
+  // A fatal decoder turns invalid UTF-8 in a JSON body into invalid_argument
+  // instead of U+FFFD. NOTE: @connectrpc/connect 2.1.1 reads textDecoder in
+  // createJsonSerialization (protocol/serialization.js), but the router's
+  // jsonOptions type does not declare it, so it is passed as a variable.
+  const jsonOptions: Partial<JsonReadOptions> & { textDecoder: { decode(data: Uint8Array): string } } = {
+    textDecoder: new TextDecoder("utf-8", { fatal: true }),
+  };
+  // NOTE: @connectrpc/connect 2.1.1 answers a body that is not valid protobuf
+  // binary with internal ("parse binary: ..."), hard-coded in
+  // createBinarySerialization (protocol/serialization.js), before interceptors run.
   const rpc = connectNodeAdapter({
     routes(router: ConnectRouter) {
       router.service(ChatService, createChatService(deps));
       router.service(ConversationService, createConversationService(deps));
     },
     readMaxBytes: config.readMaxBytes,
+    jsonOptions,
     interceptors: [
       createServerInterceptor({
         verify: createTokenVerifier({

@@ -254,6 +254,34 @@ describe("raw requests", () => {
     expect(response.body.code).toBe("invalid_argument");
   });
 
+  it("rejects JSON that is not valid UTF-8", async () => {
+    const prefix = `{"conversationId":"${conversationId}","clientMessageId":"${uuidV7()}","deviceId":"d","text":"a`;
+    for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]) {
+      const body = Buffer.concat([Buffer.from(prefix), Buffer.from(bad), Buffer.from('"}')]);
+      const response = await post("ChatService/SendMessage", "application/json", body);
+      expect(response.status, `bytes ${Buffer.from(bad).toString("hex")}`).toBe(400);
+      expect(response.body.code, `bytes ${Buffer.from(bad).toString("hex")}`).toBe("invalid_argument");
+    }
+    const history = await alice.chat.getHistory({ conversationId });
+    expect(history.messages.some((message) => message.text.includes("\ufffd"))).toBe(false);
+  });
+
+  // protobuf-es 2.13 rejects these while decoding JSON ("invalid UTF8"); the
+  // test keeps that true for every string field a handler reads.
+  it("rejects unpaired surrogates in every string field", async () => {
+    const cases = [
+      ["ConversationService/CreateConversation", `{"kind":"CONVERSATION_KIND_GROUP","memberIds":["bob"],"title":"t\\udc00"}`],
+      ["ChatService/GetHistory", `{"conversationId":"c\\ud800"}`],
+      ["ChatService/SendMessage", `{"conversationId":"c\\ud800","clientMessageId":"${uuidV7()}","text":"a","deviceId":"d"}`],
+      ["ChatService/Sync", `{"deviceId":"d","cursor":"\\ud800"}`],
+      ["ConversationService/ListConversations", `{"pageToken":"\\ud800"}`],
+    ];
+    for (const [path, body] of cases) {
+      const response = await post(path ?? "", "application/json", body ?? "");
+      expect(response.body.code, `${path} ${body}`).toBe("invalid_argument");
+    }
+  });
+
   it("rejects a request larger than the server reads", async () => {
     const body = JSON.stringify({ conversationId, clientMessageId: uuidV7(), text: "a".repeat(2 * 1024 * 1024), deviceId: "d" });
     const response = await post("ChatService/SendMessage", "application/json", body);
