@@ -67,7 +67,7 @@ async function readAll(store: Store, reads: Map<string, string[]>): Promise<void
 describe("event tail", () => {
   it("restarts gapped logs, evicts oldest log", () => {
     const tail = new EventTail({ perLog: 3, total: 4 });
-    const entry = (position: number) => ({ position, payload: new Uint8Array(), event: undefined });
+    const entry = (position: number) => ({ position, payload: new Uint8Array(), template: undefined, event: undefined });
     for (const position of [1, 2, 3, 4]) tail.append("alice", entry(position));
     expect(positions(tail.read("alice", 1, 10) ?? [])).toEqual([2, 3, 4]);
     expect(tail.read("alice", 0, 10)).toBeUndefined();

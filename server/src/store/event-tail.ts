@@ -5,17 +5,22 @@
  * The database stays the source of truth. A user's tail contains a contiguous
  * run of positions that ends at the log's head: the store appends each
  * committed event right after its COMMIT returns, in position order, before
- * any reader runs. A read is answered from memory only when the tail holds
- * the position right after the reader's; otherwise (never cached, evicted,
- * pruned, or a server restart) the caller reads the database.
+ * any reader runs. The store serves a read from memory only when the tail
+ * contains the position right after the reader's. Otherwise (a log never
+ * cached, evicted or pruned, or a server restart) it reads the database.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { EventSchema, type Event } from "@chatwire/gen";
 
-/** One committed event: its encoded payload (without position) and, once built, the Event. */
+/**
+ * One committed event: its encoded payload without position, the same event
+ * decoded (also without position) when the write had it, and, once a reader
+ * asked for it, the Event with its position.
+ */
 export interface TailEntry {
   position: number;
   payload: Uint8Array;
+  template: Event | undefined;
   event: Event | undefined;
 }
 
@@ -111,6 +116,7 @@ export class EventTail {
 
 /** Readers share the Event, so it must not be changed after this. */
 function eventAt(entry: TailEntry): Event {
+  if (entry.template !== undefined) return { ...entry.template, position: BigInt(entry.position) };
   const event = fromBinary(EventSchema, entry.payload);
   event.position = BigInt(entry.position);
   return event;

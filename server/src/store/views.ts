@@ -11,6 +11,7 @@ import {
   MemberSchema,
   MessageSchema,
   type Conversation,
+  type Event,
   type ConversationKind,
   type Message,
 } from "@chatwire/gen";
@@ -90,9 +91,14 @@ export function conversationView(
   });
 }
 
+/** Builds a MessageEvent without its position; every member's log entry shares it. */
+export function messageEvent(message: Message): Event {
+  return create(EventSchema, { kind: { case: "message", value: { message } } });
+}
+
 /** Encodes a MessageEvent without its position, for storage in a log row. */
 export function encodeMessageEvent(message: Message): Uint8Array {
-  return toBinary(EventSchema, create(EventSchema, { kind: { case: "message", value: { message } } }));
+  return toBinary(EventSchema, messageEvent(message));
 }
 
 export function encodeReceiptEvent(

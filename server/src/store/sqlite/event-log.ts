@@ -5,17 +5,22 @@ import type { LogBounds } from "../types.js";
 import type { Statements } from "./statements.js";
 import type { WriteContext } from "./write-queue.js";
 
-/** Appends one event at the next position of the user's log; call inside a write. */
+/**
+ * Appends one event at the next position of the user's log; call inside a
+ * write. `event` is the decoded payload when the caller has it, so that live
+ * readers need not decode it again.
+ */
 export function appendEvent(
   statements: Statements,
   context: WriteContext,
   userId: string,
   payload: Uint8Array,
   now: number,
+  event?: Event,
 ): number {
   const position = statements.advanceHead.get(userId) as number;
   statements.insertEvent.run(userId, position, now, payload);
-  context.noteEvent(userId, position, payload);
+  context.noteEvent(userId, position, payload, event);
   return position;
 }
 

@@ -1,9 +1,10 @@
 /** Committing messages and reading history in the SQLite store. */
-import type { Message } from "@chatwire/gen";
+import { toBinary } from "@bufbuild/protobuf";
+import { EventSchema, type Message } from "@chatwire/gen";
 import { uuidV7 } from "../../ids.js";
 import { conversationNotFound, idempotencyKeyReused } from "../../rpc/errors.js";
 import type { SendMessageInput } from "../types.js";
-import { encodeMessageEvent, messageFromRow, type MemberRow, type MessageRow } from "../views.js";
+import { messageEvent, messageFromRow, type MemberRow, type MessageRow } from "../views.js";
 import { appendEvent } from "./event-log.js";
 import type { Statements } from "./statements.js";
 import type { WriteContext } from "./write-queue.js";
@@ -22,9 +23,9 @@ export function sendMessage(
     }
     throw idempotencyKeyReused(input.clientMessageId);
   }
-  if (statements.member.get(input.conversationId, input.senderId) === undefined) {
-    throw conversationNotFound();
-  }
+  // One query serves the membership check and the fan-out below.
+  const memberIds = statements.memberIdsOf.all(input.conversationId) as string[];
+  if (!memberIds.includes(input.senderId)) throw conversationNotFound();
 
   const now = Date.now();
   const seq = statements.nextSeq.get(now, input.conversationId) as { last_seq: number };
@@ -51,9 +52,10 @@ export function sendMessage(
   statements.countUnreadForOthers.run(input.conversationId, input.senderId);
 
   const message = messageFromRow(row);
-  const payload = encodeMessageEvent(message);
-  for (const userId of statements.memberIdsOf.all(input.conversationId) as string[]) {
-    appendEvent(statements, context, userId, payload, now);
+  const event = messageEvent(message);
+  const payload = toBinary(EventSchema, event);
+  for (const userId of memberIds) {
+    appendEvent(statements, context, userId, payload, now, event);
   }
   return { message, replayed: false };
 }

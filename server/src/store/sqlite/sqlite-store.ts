@@ -99,7 +99,12 @@ class SqliteStore implements Store {
           for (let index = 0; index < count; index++) {
             const userId = events.userIds[index] as string;
             const position = events.positions[index] as number;
-            tail.append(userId, { position, payload: events.payloads[index] as Uint8Array, event: undefined });
+            tail.append(userId, {
+              position,
+              payload: events.payloads[index] as Uint8Array,
+              template: events.events[index],
+              event: undefined,
+            });
             heads.set(userId, position);
           }
           observer?.eventsCommitted(heads);

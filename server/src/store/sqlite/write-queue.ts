@@ -16,10 +16,12 @@
  */
 import type Database from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Event } from "@chatwire/gen";
 
 /** What a write records besides its result: the events it appended to user logs. */
 export interface WriteContext {
-  noteEvent(userId: string, position: number, payload: Uint8Array): void;
+  /** `event` is the payload decoded, without position, when the write has it. */
+  noteEvent(userId: string, position: number, payload: Uint8Array, event: Event | undefined): void;
 }
 
 export type Write<T> = (context: WriteContext) => T;
@@ -31,11 +33,12 @@ interface PendingWrite {
   enqueuedAt: number;
 }
 
-/** Events one transaction appended, in append order: user ids, positions and payloads side by side. */
+/** Events one transaction appended, in append order: user ids, positions, payloads and decoded events side by side. */
 export interface CommittedEvents {
   readonly userIds: readonly string[];
   readonly positions: readonly number[];
   readonly payloads: readonly Uint8Array[];
+  readonly events: ReadonlyArray<Event | undefined>;
 }
 
 export interface WriteQueueHooks {
@@ -54,11 +57,13 @@ class BatchEvents implements WriteContext, CommittedEvents {
   readonly userIds: string[] = [];
   readonly positions: number[] = [];
   readonly payloads: Uint8Array[] = [];
+  readonly events: Array<Event | undefined> = [];
 
-  noteEvent(userId: string, position: number, payload: Uint8Array): void {
+  noteEvent(userId: string, position: number, payload: Uint8Array, event: Event | undefined): void {
     this.userIds.push(userId);
     this.positions.push(position);
     this.payloads.push(payload);
+    this.events.push(event);
   }
 
   get mark(): number {
@@ -69,6 +74,7 @@ class BatchEvents implements WriteContext, CommittedEvents {
     this.userIds.length = mark;
     this.positions.length = mark;
     this.payloads.length = mark;
+    this.events.length = mark;
   }
 }
 
