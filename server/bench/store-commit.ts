@@ -3,9 +3,10 @@
  *
  * Sends `rate` messages per second for `seconds` into 10 direct
  * conversations, one write per event-loop turn, the way the latency
- * benchmark loads the server. Prints the time each commit holds the event
- * loop (p50, p99, max) and how much of it the slowest commits take, which
- * shows WAL checkpoints and fsync outliers.
+ * benchmark loads the server, and after each commit reads the recipient's new
+ * events as a live Subscribe stream does. Prints the time from queueing a
+ * write to its commit (p50, p99, max), how much of it the slowest commits
+ * take (WAL checkpoints and fsync outliers), and the process CPU per message.
  *
  *   npx tsx server/bench/store-commit.ts [seconds=5] [rate=1000] [synchronous=full]
  */
@@ -35,6 +36,7 @@ const store = openSqliteStore({
 
 try {
   const conversations: string[] = [];
+  const delivered = new Array<number>(10).fill(0);
   for (let pair = 0; pair < 10; pair++) {
     const created = await store.createConversation({
       creatorId: `sender-${pair}`,
@@ -64,16 +66,21 @@ try {
       clientMessageId: `m-${index}`,
       text: "x".repeat(64),
     });
+    const events = await store.readEvents(`receiver-${pair}`, delivered[pair] ?? 0, 501);
+    const last = events[events.length - 1];
+    if (last === undefined) throw new Error(`receiver-${pair} read no event after message ${index}`);
+    delivered[pair] = Number(last.position);
   }
   const cpu = process.cpuUsage(cpuBefore);
   const times = commits.map((commit) => commit.ms).sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
   const sum = times.reduce((a, b) => a + b, 0);
   const slowest = times.slice(Math.floor(times.length * 0.99)).reduce((a, b) => a + b, 0);
+  const over2ms = times.filter((ms) => ms > 2);
   console.log(
     `${commits.length} commits, synchronous=${synchronous}: p50 ${at(0.5).toFixed(3)} ms, p99 ${at(0.99).toFixed(3)} ms, ` +
       `max ${at(1).toFixed(3)} ms, mean ${(sum / times.length).toFixed(3)} ms; slowest 1% hold ${((100 * slowest) / sum).toFixed(1)}% ` +
-      `of commit time; process CPU ${((cpu.user + cpu.system) / total).toFixed(0)} µs per message ` +
+      `of commit time; ${over2ms.length} over 2 ms, ${over2ms.reduce((a, b) => a + b, 0).toFixed(0)} ms in all; process CPU ${((cpu.user + cpu.system) / total).toFixed(0)} µs per message ` +
       `(user ${(cpu.user / total).toFixed(0)}, system ${(cpu.system / total).toFixed(0)})`,
   );
 } finally {
