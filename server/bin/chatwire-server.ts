@@ -53,6 +53,9 @@ function toOptions(values: FlagValues): ServerOptions {
   set("rateLimit", get<number>("rate-limit"));
   set("retentionSeconds", get<number>("retention-seconds"));
   set("sqliteSynchronous", get<"full" | "normal">("sqlite-synchronous"));
+  set("headersTimeoutMs", get<number>("headers-timeout-ms"));
+  set("requestTimeoutMs", get<number>("request-timeout-ms"));
+  set("idleTimeoutMs", get<number>("idle-timeout-ms"));
   if (options.jwtSecret === undefined && options.jwks === undefined && options.dev !== true) {
     throw new UsageError(
       "no way to verify bearer tokens: set --jwt-secret (CHATWIRE_JWT_SECRET) or --jwks-file " +

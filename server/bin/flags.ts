@@ -37,6 +37,9 @@ export const FLAGS: Flag[] = [
   { name: "rate-limit", env: "CHATWIRE_RATE_LIMIT", kind: "integer", defaultText: "100", unit: "requests/s per user", min: 0, max: 1_000_000, help: "Token bucket per user with bursts of twice the rate; 0 disables it." },
   { name: "retention-seconds", env: "CHATWIRE_RETENTION_SECONDS", kind: "integer", defaultText: "2592000 (30 days)", unit: "seconds", min: 1, max: 9_007_199_254_740, help: "How long events are kept; older cursors get CURSOR_EXPIRED." },
   { name: "sqlite-synchronous", env: "CHATWIRE_SQLITE_SYNCHRONOUS", kind: "choice", choices: ["full", "normal"], defaultText: "full", help: "full fsyncs every commit (acknowledged messages survive power loss); normal survives process crashes only." },
+  { name: "headers-timeout-ms", env: "CHATWIRE_HEADERS_TIMEOUT_MS", kind: "integer", defaultText: "10000", unit: "ms", min: 10, max: 3_600_000, help: "Deadline for a new connection to send complete HTTP/1.1 request headers or the HTTP/2 preface and SETTINGS; restarts after each response on HTTP/1.1 keep-alive." },
+  { name: "request-timeout-ms", env: "CHATWIRE_REQUEST_TIMEOUT_MS", kind: "integer", defaultText: "60000", unit: "ms", min: 10, max: 3_600_000, help: "Deadline for a request body after its headers." },
+  { name: "idle-timeout-ms", env: "CHATWIRE_IDLE_TIMEOUT_MS", kind: "integer", defaultText: "60000", unit: "ms", min: 10, max: 3_600_000, help: "How long an HTTP/2 session without open streams may stay silent before it is closed; sessions with a Subscribe or long-poll open stay." },
   { name: "log-level", env: "LOG_LEVEL", kind: "choice", choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], defaultText: "info", help: "Minimum level of the log lines written to stdout as JSON." },
 ];
 

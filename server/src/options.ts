@@ -60,6 +60,25 @@ export interface ServerOptions {
   readMaxBytes?: number;
   /** How long shutdown waits for in-flight requests before closing connections, in ms. Default 10,000. */
   shutdownGraceMs?: number;
+  /**
+   * Deadline for a new connection to send complete HTTP/1.1 request headers
+   * or the HTTP/2 preface and SETTINGS, in ms; on HTTP/1.1 keep-alive it
+   * restarts when a response ends. Default 10,000: a request head is one
+   * round trip, and 10 s still covers a slow mobile network with retransmits.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Deadline for a request body after its headers, in ms. Default 60,000:
+   * enough for a 1 MiB body at about 150 kbit/s.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long an HTTP/2 session without open streams may stay silent before
+   * the server closes it, in ms. Sessions with a Subscribe or long-poll open
+   * are never closed as idle. Default 60,000. HTTP/1.1 keep-alive sockets
+   * close after Node's keepAliveTimeout (5 s).
+   */
+  idleTimeoutMs?: number;
   /** Logger for start, stop and caught errors. Default: none (a silent pino logger). */
   logger?: Logger;
 }
@@ -82,6 +101,9 @@ export const DEFAULTS = {
   pruneIntervalMs: 10 * 60 * 1000,
   sqliteSynchronous: "full",
   shutdownGraceMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 60_000,
 } as const;
 
 const MIB = 1024 * 1024;
@@ -133,6 +155,9 @@ export function resolveOptions(options: ServerOptions, logger: Logger): Resolved
       2 ** 31 - 1,
     ),
     shutdownGraceMs: checkInteger("shutdownGraceMs", options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs, 0, 3_600_000),
+    headersTimeoutMs: checkInteger("headersTimeoutMs", options.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs, 10, 3_600_000),
+    requestTimeoutMs: checkInteger("requestTimeoutMs", options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, 10, 3_600_000),
+    idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 10, 3_600_000),
     logger,
   };
   if (resolved.sqliteSynchronous !== "full" && resolved.sqliteSynchronous !== "normal") {

@@ -138,7 +138,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   let listener;
   try {
-    listener = await listen(handler, config.port, config.host);
+    listener = await listen(handler, config.port, config.host, {
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    });
   } catch (error) {
     await store.close();
     throw error;

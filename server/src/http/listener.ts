@@ -5,11 +5,13 @@
  * connection is routed by its first 3 bytes: "PRI" starts the HTTP/2 client
  * preface (RFC 9113 section 3.4), anything else is HTTP/1.1. The server keeps
  * every socket and HTTP/2 session, because http2 server.close() waits for
- * idle client sessions forever otherwise.
+ * idle client sessions forever otherwise. Slow and idle connections are
+ * closed by the timeouts in timeouts.ts.
  */
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { guardHttp2Session, guardRequestBody, type ConnectionTimeouts } from "./timeouts.js";
 
 export type RequestHandler = (
   request: http.IncomingMessage | http2.Http2ServerRequest,
@@ -28,13 +30,29 @@ export interface Listener {
   closeConnections(graceMs: number): Promise<void>;
 }
 
-/** How long a new connection may take to send its first 3 bytes. */
-const FIRST_BYTES_TIMEOUT_MS = 10_000;
-
-export async function listen(handler: RequestHandler, port: number, host: string): Promise<Listener> {
-  const h1 = http.createServer(handler as http.RequestListener);
-  const h2 = http2.createServer(handler as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
+export async function listen(
+  handler: RequestHandler,
+  port: number,
+  host: string,
+  timeouts: ConnectionTimeouts,
+): Promise<Listener> {
+  const guarded: RequestHandler = (request, response) => {
+    guardRequestBody(request, response, timeouts);
+    handler(request, response);
+  };
+  const h1 = http.createServer(guarded as http.RequestListener);
+  const h2 = http2.createServer(guarded as (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();
+  // Deadlines for complete request headers on HTTP/1.1 sockets; see ConnectionTimeouts.headersTimeoutMs.
+  const headerDeadlines = new Map<net.Socket, NodeJS.Timeout>();
+  const clearHeaderDeadline = (socket: net.Socket) => {
+    clearTimeout(headerDeadlines.get(socket));
+    headerDeadlines.delete(socket);
+  };
+  const startHeaderDeadline = (socket: net.Socket) => {
+    clearHeaderDeadline(socket);
+    headerDeadlines.set(socket, setTimeout(() => socket.destroy(), timeouts.headersTimeoutMs));
+  };
   // HTTP/1.1 sockets with a request in progress. http.Server tracks idle
   // connections only for sockets it accepted itself, so closeIdleConnections()
   // does nothing here and idle keep-alive sockets are closed by hand.
@@ -42,20 +60,31 @@ export async function listen(handler: RequestHandler, port: number, host: string
   const busy = new Map<net.Socket, number>();
   h1.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
     const socket = request.socket;
+    clearHeaderDeadline(socket);
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
     response.once("close", () => {
       const left = (busy.get(socket) ?? 1) - 1;
-      if (left === 0) busy.delete(socket);
-      else busy.set(socket, left);
+      if (left > 0) {
+        busy.set(socket, left);
+        return;
+      }
+      busy.delete(socket);
+      // The next request on a keep-alive connection gets the same deadline.
+      if (!socket.destroyed) startHeaderDeadline(socket);
     });
   });
   const closeIdleH1 = () => {
     for (const socket of h1Sockets) if (!busy.has(socket)) socket.destroy();
   };
   const sessions = new Set<http2.ServerHttp2Session>();
+  // h2.emit("connection") creates the session and emits "session"
+  // synchronously, which hands the socket's deadline over to the session.
+  let routedDeadline: NodeJS.Timeout | undefined;
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    guardHttp2Session(session, routedDeadline, timeouts);
+    routedDeadline = undefined;
   });
 
   // While draining, finished HTTP/1.1 responses close their connection.
@@ -68,20 +97,27 @@ export async function listen(handler: RequestHandler, port: number, host: string
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, () => socket.destroy());
+    // One deadline covers the 3-byte sniff and the rest of the request head.
+    const deadline = setTimeout(() => socket.destroy(), timeouts.headersTimeoutMs);
+    socket.once("close", () => clearTimeout(deadline));
     const route = () => {
       const head = socket.read(3) as Buffer | null;
       if (head === null && !socket.readableEnded) {
         socket.once("readable", route);
         return;
       }
-      socket.setTimeout(0);
       if (head !== null) socket.unshift(head);
       if (head?.toString("latin1") === "PRI") {
+        routedDeadline = deadline;
         h2.emit("connection", socket);
+        routedDeadline = undefined;
       } else {
         h1Sockets.add(socket);
-        socket.once("close", () => h1Sockets.delete(socket));
+        headerDeadlines.set(socket, deadline);
+        socket.once("close", () => {
+          h1Sockets.delete(socket);
+          clearHeaderDeadline(socket);
+        });
         h1.emit("connection", socket);
       }
     };
