@@ -3,7 +3,7 @@ import { ConversationKind, ErrorReason } from "@chatwire/gen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../src/index.js";
 import { uuidV7 } from "../src/ids.js";
-import { decodeCursor, encodeCursor } from "../src/rpc/cursor.js";
+import { bindCursor, decodeCursor, encodeCursor } from "../src/rpc/cursor.js";
 import { expectConnectError } from "./support/errors.js";
 import { SECRET, directConversation, send, startTestServer, type TestServer, type UserClients } from "./support/server.js";
 
@@ -97,15 +97,33 @@ describe("Sync and history limits", () => {
 
   it.each([
     ["garbage", () => "not a cursor", Code.InvalidArgument, ErrorReason.CURSOR_INVALID],
-    ["past the head", (epoch: string) => encodeCursor(epoch, 999), Code.InvalidArgument, ErrorReason.CURSOR_INVALID],
-    ["from another epoch", () => encodeCursor("0123456789abcdef", 0), Code.OutOfRange, ErrorReason.CURSOR_EXPIRED],
+    ["without a user tag", (epoch: string) => encodeCursor(epoch, 0), Code.InvalidArgument, ErrorReason.CURSOR_INVALID],
+    ["past the head", (epoch: string) => bindCursor(encodeCursor(epoch, 999), epoch, "alice"), Code.InvalidArgument, ErrorReason.CURSOR_INVALID],
+    ["from another epoch", () => bindCursor(encodeCursor("0123456789abcdef", 0), "0123456789abcdef", "alice"), Code.OutOfRange, ErrorReason.CURSOR_EXPIRED],
   ])("rejects a cursor that is %s", async (_, makeCursor, code, reason) => {
     const first = await alice.chat.sync({ deviceId: "d" });
-    const cursor = makeCursor(decodeCursor("cursor", first.nextCursor).epoch);
+    const logCursor = first.nextCursor.slice(0, first.nextCursor.lastIndexOf("."));
+    const cursor = makeCursor(decodeCursor("cursor", logCursor).epoch);
     const { detail } = await expectConnectError(alice.chat.sync({ deviceId: "d", cursor }), code, reason);
     expect(detail?.field).toBe("cursor");
     const stream = alice.chat.subscribe({ deviceId: "d", cursor })[Symbol.asyncIterator]();
     await expectConnectError(stream.next(), code, reason);
+  });
+
+  it("rejects another user's cursor", async () => {
+    const bob = await test.as("bob");
+    await send(alice, conversationId, "for the cursor");
+    const aliceCursor = (await alice.chat.sync({ deviceId: "d" })).nextCursor;
+    const expectOtherUser = async (call: Promise<unknown>) => {
+      const { error, detail } = await expectConnectError(call, Code.InvalidArgument, ErrorReason.CURSOR_INVALID);
+      expect(detail?.field).toBe("cursor");
+      expect(error.rawMessage).toContain("was issued to another user");
+    };
+    await expectOtherUser(bob.chat.sync({ deviceId: "d", cursor: aliceCursor }));
+    await expectOtherUser(bob.chat.acknowledge({ deviceId: "d", cursor: aliceCursor }));
+    await expectOtherUser(bob.chat.subscribe({ deviceId: "d", cursor: aliceCursor })[Symbol.asyncIterator]().next());
+    const own = await bob.chat.sync({ deviceId: "d" });
+    expect((await bob.chat.sync({ deviceId: "d", cursor: own.nextCursor })).events).toEqual([]);
   });
 
   it("rejects a mark above the last seq", async () => {

@@ -1,10 +1,13 @@
 /**
- * Sync cursors. A cursor is base64url text of "c1.<log epoch>.<position>":
+ * Sync cursors. A log cursor is base64url text of "c1.<log epoch>.<position>":
  * the position of the last event a device applied, bound to the log epoch of
- * the database that issued it. Clients treat it as opaque.
+ * the database that issued it. Clients see "<log cursor>.<user tag>", where
+ * the tag binds the cursor to one user's log (see bindCursor). Clients treat
+ * both parts as one opaque string.
  */
+import { createHash } from "node:crypto";
 import type { LogBounds } from "../store/types.js";
-import { cursorExpired, cursorInvalid } from "./errors.js";
+import { cursorExpired, cursorInvalid, cursorOfAnotherUser } from "./errors.js";
 
 const CURSOR_TEXT = /^c1\.([0-9a-f]{1,64})\.(0|[1-9][0-9]{0,15})$/;
 
@@ -42,4 +45,34 @@ export function resolveCursor(field: string, cursor: string, epoch: string, boun
     throw cursorExpired(field, "the events after it were deleted by retention");
   }
   return decoded.position;
+}
+
+/**
+ * The user tag: 48 bits of SHA-256 over the log epoch and the user id, in
+ * hex. It is a checksum against using one user's cursor in another user's
+ * call, not a secret: a user who forges a tag for their own id reaches only
+ * their own log, whose positions resolveCursor checks anyway.
+ */
+function userTag(epoch: string, userId: string): string {
+  return createHash("sha256").update(`${epoch}\n${userId}`).digest("hex").slice(0, 12);
+}
+
+/** Appends the user tag to a log cursor from encodeCursor; the result is what clients see. */
+export function bindCursor(logCursor: string, epoch: string, userId: string): string {
+  return `${logCursor}.${userTag(epoch, userId)}`;
+}
+
+/**
+ * Checks a client cursor's user tag and returns its log cursor ("" for an
+ * empty cursor). Throws invalid_argument (CURSOR_INVALID) for a cursor of
+ * another user or another log, and for one without a tag.
+ */
+export function unbindCursor(field: string, cursor: string, userId: string): string {
+  if (cursor === "") return "";
+  const dot = cursor.lastIndexOf(".");
+  if (dot < 0) throw cursorInvalid(field, "it has no user tag");
+  const logCursor = cursor.slice(0, dot);
+  const { epoch } = decodeCursor(field, logCursor);
+  if (cursor.slice(dot + 1) !== userTag(epoch, userId)) throw cursorOfAnotherUser(field);
+  return logCursor;
 }

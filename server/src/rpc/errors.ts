@@ -118,6 +118,15 @@ export function cursorInvalid(field: string, why: string): ConnectError {
   );
 }
 
+/** A cursor whose user tag does not match the caller: invalid_argument, CURSOR_INVALID. */
+export function cursorOfAnotherUser(field: string): ConnectError {
+  return withDetail(
+    `${field} was issued to another user; use a cursor this user received, or sync from an empty cursor`,
+    Code.InvalidArgument,
+    { reason: ErrorReason.CURSOR_INVALID, field },
+  );
+}
+
 export function cursorExpired(field: string, why: string): ConnectError {
   return withDetail(
     `${field} has expired (${why}); discard the synced state and sync from an empty cursor`,
