@@ -65,7 +65,7 @@ export function bindCursor(logCursor: string, epoch: string, userId: string): st
 /**
  * Checks a client cursor's user tag and returns its log cursor ("" for an
  * empty cursor). Throws invalid_argument (CURSOR_INVALID) for a cursor of
- * another user or another log, and for one without a tag.
+ * another user and for one without a tag.
  */
 export function unbindCursor(field: string, cursor: string, userId: string): string {
   if (cursor === "") return "";
