@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { ConversationKind, ErrorReason } from "@chatwire/gen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -259,6 +260,48 @@ describe("raw requests", () => {
     expect(response.status).toBe(500);
     expect(response.body.code).toBe("internal");
     expect(response.body.message).toMatch(/^parse binary/);
+  });
+
+  // The three binary protocols share connect's binary parser, which answers
+  // internal; docs/protocol.md lists this under internal.
+  it("answers malformed gRPC and gRPC-Web bodies with internal", async () => {
+    const token = await mintToken({ secret: SECRET, userId: "alice", ttlSeconds: 60 });
+    const message = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+
+    const session = http2.connect(test.url);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/chatwire.v1.ChatService/SendMessage",
+        "content-type": "application/grpc",
+        te: "trailers",
+        authorization: `Bearer ${token}`,
+      });
+      const status = new Promise<string | undefined>((resolve) => {
+        const pick = (headers: http2.IncomingHttpHeaders) => {
+          const value = headers["grpc-status"];
+          if (value !== undefined) resolve(String(value));
+        };
+        stream.on("response", pick);
+        stream.on("trailers", pick);
+        stream.on("close", () => resolve(undefined));
+      });
+      stream.on("data", () => {});
+      stream.end(frame);
+      expect(await status).toBe(String(Code.Internal));
+    } finally {
+      session.close();
+    }
+
+    const response = await fetch(`${test.url}/chatwire.v1.ChatService/SendMessage`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", authorization: `Bearer ${token}` },
+      body: frame,
+    });
+    const body = Buffer.from(await response.arrayBuffer()).toString("latin1");
+    const grpcStatus = response.headers.get("grpc-status") ?? /grpc-status: ?(\d+)/.exec(body)?.[1];
+    expect(grpcStatus).toBe(String(Code.Internal));
   });
 
   it("rejects fields of the wrong type", async () => {
