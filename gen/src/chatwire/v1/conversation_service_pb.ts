@@ -46,7 +46,7 @@ export type CreateConversationRequest = Message<"chatwire.v1.CreateConversationR
 
   /**
    * Optional idempotency key for groups, chosen by the client and kept for
-   * retries, up to 64 characters.
+   * retries: empty, or 1 to 64 characters of [A-Za-z0-9_.@:-].
    *
    * @generated from field: string request_id = 4;
    */
