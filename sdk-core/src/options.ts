@@ -87,11 +87,18 @@ export interface ChatClientOptions {
    */
   streamRetryIntervalMs?: number;
   /**
-   * Events or messages per Sync and GetHistory page. Default 100: big enough
-   * that catching up on thousands of events takes few round trips, small
-   * enough that one page applies in one short storage transaction.
+   * Events or messages per GetHistory and long-poll Sync page. Default 100:
+   * a screenful of history or a burst of live events in one short storage
+   * transaction.
    */
   pageSize?: number;
+  /**
+   * Events per catch-up Sync page, lowered to the server's max_page_size.
+   * Default 1,000: each page costs a round trip and a durable commit, so
+   * 10,000 missed events take 10 of each instead of 100, while one page still
+   * bounds the response and the transaction held in memory.
+   */
+  catchUpPageSize?: number;
   /**
    * wait_ms of a long-poll Sync, in ms. Default 25,000, below the 30 s idle
    * timeout common in proxies; lowered to the server's max_long_poll_ms.
@@ -120,6 +127,7 @@ export interface Tuning {
   firstFrameTimeoutMs: number;
   streamRetryIntervalMs: number;
   pageSize: number;
+  catchUpPageSize: number;
   longPollWaitMs: number;
   sendTimeoutMs: number;
   requestTimeoutMs: number;
@@ -133,6 +141,7 @@ export const defaultTuning: Readonly<Tuning> = Object.freeze({
   firstFrameTimeoutMs: 10_000,
   streamRetryIntervalMs: 300_000,
   pageSize: 100,
+  catchUpPageSize: 1_000,
   longPollWaitMs: 25_000,
   sendTimeoutMs: 15_000,
   requestTimeoutMs: 30_000,
@@ -155,8 +164,10 @@ export function resolveTuning(options: ChatClientOptions): Tuning {
       `backoffCapMs (${tuning.backoffCapMs}) is below backoffBaseMs (${tuning.backoffBaseMs}); raise the cap or lower the base`,
     );
   }
-  if (!Number.isInteger(tuning.pageSize)) {
-    throw new RangeError(`pageSize is ${tuning.pageSize}; it must be a whole number`);
+  for (const key of ["pageSize", "catchUpPageSize"] as const) {
+    if (!Number.isInteger(tuning[key])) {
+      throw new RangeError(`${key} is ${tuning[key]}; it must be a whole number`);
+    }
   }
   return tuning;
 }

@@ -66,7 +66,7 @@ async function offlineBacklog(count: number, storage?: ChatStorage) {
   const context = setup();
   const { clock, server, conversationId } = context;
   const logger = recordingLogger();
-  const bob = makeClient(server, "bob", { pageSize: 10, logger, ...(storage === undefined ? {} : { storage }) });
+  const bob = makeClient(server, "bob", { catchUpPageSize: 10, logger, ...(storage === undefined ? {} : { storage }) });
   await bob.client.start();
   await clock.advance(10);
   bob.client.setNetworkAvailable(false);
@@ -91,7 +91,7 @@ describe("Sync catch-up prefetch", () => {
       await settle();
       syncsAtCommit.push(server.count("Sync"));
     });
-    const bob = makeClient(server, "bob", { pageSize: 10, storage });
+    const bob = makeClient(server, "bob", { catchUpPageSize: 10, storage });
 
     await bob.client.start();
     await clock.advance(10);

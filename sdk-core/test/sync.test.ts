@@ -69,7 +69,7 @@ describe("Sync", () => {
         server.post("carol", others[0]!, `c${i}`);
         server.post("dave", others[1]!, `d${i}`);
       }
-      const bob = makeClient(server, "bob", { pageSize: 25 });
+      const bob = makeClient(server, "bob", { catchUpPageSize: 25 });
       await bob.client.start();
       await clock.advance(10);
 
@@ -102,7 +102,7 @@ describe("Sync", () => {
       const { clock, server, conversationId } = setup();
       for (let i = 0; i < 60; i++) server.post("alice", conversationId, `m${i}`);
 
-      const clean = makeClient(server, "bob", { pageSize: 10 });
+      const clean = makeClient(server, "bob", { catchUpPageSize: 10 });
       await clean.client.start();
       await clock.advance(10);
       await clean.client.close();
@@ -110,7 +110,7 @@ describe("Sync", () => {
       const inner = createMemoryStorage();
       // Transaction 1 is start(); 2 and 3 apply pages; the 4th (a page) crashes.
       const crashing = crashingStorage(inner, 4);
-      const first = makeClient(server, "bob", { pageSize: 10, storage: crashing });
+      const first = makeClient(server, "bob", { catchUpPageSize: 10, storage: crashing });
       await first.client.start();
       await waitFor(() => crashing.crashed, "the crash");
       await first.client.close();
@@ -118,7 +118,7 @@ describe("Sync", () => {
       expect(partial.messages.length).toBeGreaterThan(0);
       expect(partial.messages.length).toBeLessThan(60);
 
-      const second = makeClient(server, "bob", { pageSize: 10, storage: inner });
+      const second = makeClient(server, "bob", { catchUpPageSize: 10, storage: inner });
       await second.client.start();
       await clock.advance(10);
 

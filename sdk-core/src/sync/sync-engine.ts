@@ -3,7 +3,6 @@ import type { Client } from "@connectrpc/connect";
 import type { ChatService, Event, SyncResponse } from "@chatwire/gen";
 import { callWithDeadline, linkedController, sleep } from "../connection/call.js";
 import { ChatError } from "../errors/chat-error.js";
-import { defaultTuning } from "../options.js";
 import type { Clock, Logger, TimerHandle, Tuning } from "../options.js";
 import type { ServerInfoCache } from "../server-info.js";
 import type { ChatStorage } from "../storage/types.js";
@@ -30,13 +29,6 @@ export interface SyncContext {
 
 /** Heartbeat interval assumed until the server names one, in ms. */
 const defaultHeartbeatIntervalMs = 30_000;
-
-/**
- * Maximum events per catch-up page when the host left pageSize at its
- * default. It bounds one page's transaction and response in memory whatever
- * max_page_size a server allows. The reference server's maximum is 1,000.
- */
-const maxCatchUpPageSize = 1_000;
 
 /** Consecutive gaps that `catchUp` re-syncs at once before it reports a failure. */
 const maxImmediateGapRetries = 3;
@@ -288,21 +280,14 @@ export class SyncEngine {
   }
 
   /**
-   * Returns the events per page: the host's pageSize, lowered to the server's
-   * max_page_size. A catch-up with the default pageSize asks for the server's
-   * maximum (up to maxCatchUpPageSize) instead, because each page costs a
-   * round trip and a durable commit, so 10,000 events in pages of 100 cost
-   * 100 of each.
+   * Returns the events per page: catchUpPageSize while catching up, pageSize
+   * otherwise, each lowered to the server's max_page_size.
    */
   #pageSize(catchUp: boolean): number {
     const { tuning, serverInfo } = this.#context;
-    const serverMax = serverInfo.limits?.maxPageSize || 0;
-    // NOTE: resolveTuning does not record whether the host set pageSize, so
-    // a host that passes the default value (100) explicitly gets large pages too.
-    if (catchUp && serverMax > 0 && tuning.pageSize === defaultTuning.pageSize) {
-      return Math.min(serverMax, maxCatchUpPageSize);
-    }
-    return Math.min(tuning.pageSize, serverMax || tuning.pageSize);
+    const wanted = catchUp ? tuning.catchUpPageSize : tuning.pageSize;
+    const serverMax = serverInfo.limits?.maxPageSize ?? 0;
+    return serverMax > 0 ? Math.min(wanted, serverMax) : wanted;
   }
 
   /** Calls Sync from `cursor`, or from the stored cursor when `cursor` is undefined. */
