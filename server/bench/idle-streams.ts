@@ -22,7 +22,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "chatwire-idle-"));
 const bin = fileURLToPath(new URL("../bin/chatwire-server.ts", import.meta.url));
 const server = spawn(
   process.execPath,
-  ["--expose-gc", "--import", "tsx", bin, "--port", "0", "--data-dir", dataDir, "--rate-limit", "0"],
+  ["--expose-gc", "--import", "tsx", bin, "--port", "0", "--data-dir", dataDir, "--rate-limit", "0", "--max-streams-per-user", String(count)],
   { env: { ...process.env, CHATWIRE_JWT_SECRET: SECRET }, stdio: ["ignore", "pipe", "inherit"] },
 );
 const url = await new Promise<string>((resolve) => {

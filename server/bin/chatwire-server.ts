@@ -50,6 +50,7 @@ function toOptions(values: FlagValues): ServerOptions {
   set("defaultPageSize", get<number>("default-page-size"));
   set("maxLongPollMs", get<number>("max-long-poll-ms"));
   set("heartbeatMs", get<number>("heartbeat-ms"));
+  set("maxStreamsPerUser", get<number>("max-streams-per-user"));
   set("rateLimit", get<number>("rate-limit"));
   set("retentionSeconds", get<number>("retention-seconds"));
   set("sqliteSynchronous", get<"full" | "normal">("sqlite-synchronous"));

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export interface ServerMetrics {
   registry: Registry;
   streamsOpen: Gauge;
+  longPollsWaiting: Gauge;
   messagesCommitted: Counter;
   commitLatency: Histogram;
   commitBatchSize: Histogram;
@@ -23,6 +24,11 @@ export function createMetrics(): ServerMetrics {
     streamsOpen: new Gauge({
       name: "chatwire_subscribe_streams_open",
       help: "Subscribe streams currently open.",
+      registers: [registry],
+    }),
+    longPollsWaiting: new Gauge({
+      name: "chatwire_sync_long_polls_waiting",
+      help: "Sync calls currently waiting for events (long-poll).",
       registers: [registry],
     }),
     messagesCommitted: new Counter({

@@ -41,6 +41,13 @@ export interface ServerOptions {
    * clients detect a dead stream after about 2.5 intervals (25 s).
    */
   heartbeatMs?: number;
+  /**
+   * Subscribe streams plus waiting long-poll Syncs one user may have open at
+   * once; one more gets resource_exhausted. Default 20: a user has several
+   * devices and browser tabs with one stream each, and a reconnecting client
+   * opens its new stream while the server still tears down the old one.
+   */
+  maxStreamsPerUser?: number;
   /** Requests per second per user, with bursts of twice as many. 0 disables the limit. Default 100. */
   rateLimit?: number;
   /** How long events are kept, in seconds. Default 2,592,000 (30 days). */
@@ -96,6 +103,7 @@ export const DEFAULTS = {
   defaultPageSize: 500,
   maxLongPollMs: 30_000,
   heartbeatMs: 10_000,
+  maxStreamsPerUser: 20,
   rateLimit: 100,
   retentionSeconds: 30 * 24 * 60 * 60,
   pruneIntervalMs: 10 * 60 * 1000,
@@ -139,6 +147,12 @@ export function resolveOptions(options: ServerOptions, logger: Logger): Resolved
     ),
     maxLongPollMs: checkInteger("maxLongPollMs", options.maxLongPollMs ?? DEFAULTS.maxLongPollMs, 0, 3_600_000),
     heartbeatMs: checkInteger("heartbeatMs", options.heartbeatMs ?? DEFAULTS.heartbeatMs, 10, 3_600_000),
+    maxStreamsPerUser: checkInteger(
+      "maxStreamsPerUser",
+      options.maxStreamsPerUser ?? DEFAULTS.maxStreamsPerUser,
+      1,
+      1_000_000,
+    ),
     rateLimit: checkInteger("rateLimit", options.rateLimit ?? DEFAULTS.rateLimit, 0, 1_000_000),
     retentionSeconds: checkInteger(
       "retentionSeconds",

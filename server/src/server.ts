@@ -78,7 +78,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const hub = new StreamHub({
     fanOut,
     heartbeatMs: config.heartbeatMs,
+    maxStreamsPerUser: config.maxStreamsPerUser,
     onCountChange: (open) => metrics.streamsOpen.set(open),
+    onWaitingPollsChange: (waiting) => metrics.longPollsWaiting.set(waiting),
   });
 
   let draining = false;

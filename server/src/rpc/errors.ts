@@ -157,6 +157,19 @@ export function rateLimited(limitPerSecond: number, retryAfterMs: number): Conne
   );
 }
 
+/**
+ * A Subscribe or waiting long-poll Sync over the caller's limit of open ones:
+ * resource_exhausted without a reason, so clients retry with backoff while
+ * their older streams close.
+ */
+export function tooManyStreams(userId: string, open: number, limit: number): ConnectError {
+  return new ConnectError(
+    `user ${userId} has ${formatCount(open)} open Subscribe streams and long-poll Syncs; ` +
+      `the limit is ${formatCount(limit)}; close one or retry after one ends`,
+    Code.ResourceExhausted,
+  );
+}
+
 export function shuttingDown(): ConnectError {
   return new ConnectError("the server is shutting down; reconnect with backoff", Code.Unavailable);
 }

@@ -5,8 +5,13 @@
  * One shared ticker serves every open stream: it marks heartbeats due and
  * tokens expired, so an idle stream costs a few small objects and no timer of
  * its own. Wake-ups come from the fan-out; the reader then re-reads the store.
+ *
+ * A user may have at most `maxStreamsPerUser` readers at once, open streams
+ * and waiting long-polls together, because the rate limit bounds only how
+ * fast calls start, not how many stay open.
  */
 import type { FanOut } from "../fanout/types.js";
+import { tooManyStreams } from "../rpc/errors.js";
 
 /** One open Subscribe stream. The stream's loop reads the flags after each wake-up. */
 export class LiveStream {
@@ -67,7 +72,10 @@ export class LiveStream {
 export interface StreamHubOptions {
   fanOut: FanOut;
   heartbeatMs: number;
+  /** Open Subscribe streams plus waiting long-polls allowed per user. */
+  maxStreamsPerUser: number;
   onCountChange?: (open: number) => void;
+  onWaitingPollsChange?: (waiting: number) => void;
 }
 
 export class StreamHub {
@@ -75,8 +83,12 @@ export class StreamHub {
   readonly #heartbeatMs: number;
   readonly #tickMs: number;
   readonly #onCountChange: (open: number) => void;
+  readonly #onWaitingPollsChange: (waiting: number) => void;
+  readonly #maxStreamsPerUser: number;
   readonly #streams = new Map<LiveStream, () => void>();
   readonly #pollers = new Set<() => void>();
+  /** Open streams plus waiting long-polls by user; users with none have no entry. */
+  readonly #readersByUser = new Map<string, number>();
   #ticker: NodeJS.Timeout | undefined;
   #closing = false;
 
@@ -87,6 +99,8 @@ export class StreamHub {
     // well inside the 2.5 intervals after which clients give up.
     this.#tickMs = Math.max(5, Math.min(1000, Math.floor(options.heartbeatMs / 4)));
     this.#onCountChange = options.onCountChange ?? (() => {});
+    this.#onWaitingPollsChange = options.onWaitingPollsChange ?? (() => {});
+    this.#maxStreamsPerUser = options.maxStreamsPerUser;
   }
 
   get closing(): boolean {
@@ -96,17 +110,27 @@ export class StreamHub {
   /**
    * Registers a stream for the user's log. Register before reading the
    * catch-up, so that an event committed during the read still wakes it.
+   * Throws resource_exhausted when the user is at maxStreamsPerUser. The
+   * caller must close() the stream on every exit path to free its slot.
    */
   open(userId: string, position: number, expiresAtMs: number, signal: AbortSignal): LiveStream {
+    this.#takeSlot(userId);
     const stream = new LiveStream(userId, position, expiresAtMs, (closed) => this.#release(closed));
-    const unsubscribe = this.#fanOut.subscribe(userId, (head) => {
-      if (head > stream.position) stream.wake();
-    });
+    let unsubscribe: () => void;
+    try {
+      unsubscribe = this.#fanOut.subscribe(userId, (head) => {
+        if (head > stream.position) stream.wake();
+      });
+    } catch (error) {
+      this.#freeSlot(userId);
+      throw error;
+    }
     const onAbort = () => stream.wake();
     signal.addEventListener("abort", onAbort, { once: true });
     this.#streams.set(stream, () => {
       unsubscribe();
       signal.removeEventListener("abort", onAbort);
+      this.#freeSlot(userId);
     });
     if (this.#closing) stream.closing = true;
     this.#onCountChange(this.#streams.size);
@@ -126,6 +150,21 @@ export class StreamHub {
     }
   }
 
+  #takeSlot(userId: string): void {
+    const open = this.#readersByUser.get(userId) ?? 0;
+    if (open >= this.#maxStreamsPerUser) throw tooManyStreams(userId, open, this.#maxStreamsPerUser);
+    this.#readersByUser.set(userId, open + 1);
+  }
+
+  #freeSlot(userId: string): void {
+    const open = this.#readersByUser.get(userId) ?? 0;
+    if (open <= 1) {
+      this.#readersByUser.delete(userId);
+    } else {
+      this.#readersByUser.set(userId, open - 1);
+    }
+  }
+
   #tick(): void {
     const now = Date.now();
     for (const stream of this.#streams.keys()) {
@@ -142,7 +181,7 @@ export class StreamHub {
    * Waits until the user's log passes `afterPosition`, `waitMs` passes, the
    * signal aborts or the server shuts down. `headNow` re-reads the head after
    * the listener is registered, so an event committed just before is not
-   * missed.
+   * missed. Throws resource_exhausted when the user is at maxStreamsPerUser.
    */
   async waitForEvents(
     userId: string,
@@ -152,24 +191,29 @@ export class StreamHub {
     headNow: () => Promise<number>,
   ): Promise<void> {
     if (this.#closing || signal.aborted) return;
+    this.#takeSlot(userId);
     let finish = () => {};
     const done = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const unsubscribe = this.#fanOut.subscribe(userId, (head) => {
-      if (head > afterPosition) finish();
-    });
-    const timer = setTimeout(finish, waitMs);
-    signal.addEventListener("abort", finish, { once: true });
-    this.#pollers.add(finish);
+    let unsubscribe = () => {};
+    let timer: NodeJS.Timeout | undefined;
     try {
+      unsubscribe = this.#fanOut.subscribe(userId, (head) => {
+        if (head > afterPosition) finish();
+      });
+      timer = setTimeout(finish, waitMs);
+      signal.addEventListener("abort", finish, { once: true });
+      this.#pollers.add(finish);
+      this.#onWaitingPollsChange(this.#pollers.size);
       if ((await headNow()) > afterPosition) return;
       await done;
     } finally {
-      this.#pollers.delete(finish);
+      if (this.#pollers.delete(finish)) this.#onWaitingPollsChange(this.#pollers.size);
       clearTimeout(timer);
       signal.removeEventListener("abort", finish);
       unsubscribe();
+      this.#freeSlot(userId);
     }
   }
 
