@@ -1,10 +1,10 @@
 /** ChatService: sending, history, sync, acknowledgements and server info. */
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { ChatService, ServerLimitsSchema, type ReceiptMark, type SubscribeResponse } from "@chatwire/gen";
+import { ChatService, ServerLimitsSchema, type ReceiptMark } from "@chatwire/gen";
 import { SERVER_VERSION } from "../version.js";
 import { callerOf } from "./context.js";
-import { bindCursor, encodeCursor, resolveCursor, unbindCursor } from "./cursor.js";
+import { issueCursor, resolveClientCursor } from "./cursor.js";
 import { fieldTooLarge } from "./errors.js";
 import { recordCursorInBackground, type ServiceDeps } from "./service-deps.js";
 import { subscribe } from "./subscribe.js";
@@ -53,9 +53,8 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
       const deviceId = checkDeviceId("device_id", request.deviceId);
       const limit = checkPageSize("limit", request.limit, pageSizes, "events");
       const waitMs = checkWaitMs(request.waitMs, limits.maxLongPollMs);
-      const logCursor = unbindCursor("cursor", request.cursor, caller.userId);
       const bounds = await store.logBounds(caller.userId);
-      const after = resolveCursor("cursor", logCursor, store.logEpoch, bounds);
+      const after = resolveClientCursor("cursor", request.cursor, caller.userId, store.logEpoch, bounds);
       if (request.cursor !== "") recordCursorInBackground(deps, caller.userId, deviceId, after);
 
       let events = await store.readEvents(caller.userId, after, limit + 1);
@@ -69,18 +68,15 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
       const last = page[page.length - 1];
       const nextCursor =
         last !== undefined
-          ? bindCursor(encodeCursor(store.logEpoch, Number(last.position)), store.logEpoch, caller.userId)
+          ? issueCursor(store.logEpoch, Number(last.position), caller.userId)
           : request.cursor !== ""
             ? request.cursor
-            : bindCursor(encodeCursor(store.logEpoch, after), store.logEpoch, caller.userId);
+            : issueCursor(store.logEpoch, after, caller.userId);
       return { events: page, nextCursor, hasMore: events.length > limit };
     },
 
     subscribe(request, context) {
-      const caller = callerOf(context);
-      const logCursor = unbindCursor("cursor", request.cursor, caller.userId);
-      const frames = subscribe(deps, { ...request, cursor: logCursor }, context);
-      return bindBatchCursors(frames, store.logEpoch, caller.userId);
+      return subscribe(deps, request, context);
     },
 
     async acknowledge(request, context) {
@@ -91,9 +87,8 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
       }
       let cursorPosition: number | undefined;
       if (request.cursor !== "") {
-        const logCursor = unbindCursor("cursor", request.cursor, caller.userId);
         const bounds = await store.logBounds(caller.userId);
-        cursorPosition = resolveCursor("cursor", logCursor, store.logEpoch, bounds);
+        cursorPosition = resolveClientCursor("cursor", request.cursor, caller.userId, store.logEpoch, bounds);
       }
       const marks = request.marks.map((mark: ReceiptMark, index: number) => ({
         conversationId: checkConversationId(`marks[${index}].conversation_id`, mark.conversationId),
@@ -125,20 +120,4 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
       };
     },
   };
-}
-
-/**
- * Binds the cursor of each batch of a Subscribe stream to the caller.
- * TODO: bind the cursor where subscribe() encodes it, so that the stream
- * needs no second generator.
- */
-async function* bindBatchCursors(
-  frames: AsyncGenerator<SubscribeResponse>,
-  epoch: string,
-  userId: string,
-): AsyncGenerator<SubscribeResponse> {
-  for await (const frame of frames) {
-    if (frame.kind.case === "batch") frame.kind.value.cursor = bindCursor(frame.kind.value.cursor, epoch, userId);
-    yield frame;
-  }
 }

@@ -4,6 +4,9 @@
  * the database that issued it. Clients see "<log cursor>.<user tag>", where
  * the tag binds the cursor to one user's log (see bindCursor). Clients treat
  * both parts as one opaque string.
+ *
+ * Handlers use only issueCursor and resolveClientCursor, so that the
+ * client-visible form is built and checked in this file alone.
  */
 import { createHash } from "node:crypto";
 import type { LogBounds } from "../store/types.js";
@@ -75,4 +78,24 @@ export function unbindCursor(field: string, cursor: string, userId: string): str
   const { epoch } = decodeCursor(field, logCursor);
   if (cursor.slice(dot + 1) !== userTag(epoch, userId)) throw cursorOfAnotherUser(field);
   return logCursor;
+}
+
+/** Builds the cursor a client receives for `position` in the user's log. */
+export function issueCursor(epoch: string, position: number, userId: string): string {
+  return bindCursor(encodeCursor(epoch, position), epoch, userId);
+}
+
+/**
+ * Checks a client cursor's user tag and returns the position after which to
+ * read, as resolveCursor does. Throws the errors of unbindCursor and
+ * resolveCursor.
+ */
+export function resolveClientCursor(
+  field: string,
+  cursor: string,
+  userId: string,
+  epoch: string,
+  bounds: LogBounds,
+): number {
+  return resolveCursor(field, unbindCursor(field, cursor, userId), epoch, bounds);
 }

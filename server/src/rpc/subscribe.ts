@@ -19,7 +19,7 @@ import {
   type SubscribeResponse,
 } from "@chatwire/gen";
 import { callerOf } from "./context.js";
-import { encodeCursor, resolveCursor } from "./cursor.js";
+import { issueCursor, resolveClientCursor } from "./cursor.js";
 import { shuttingDown, tokenExpired } from "./errors.js";
 import { recordCursorInBackground, type ServiceDeps } from "./service-deps.js";
 import { checkDeviceId } from "./validate.js";
@@ -33,7 +33,7 @@ export async function* subscribe(
   const caller = callerOf(context);
   const deviceId = checkDeviceId("device_id", request.deviceId);
   const bounds = await store.logBounds(caller.userId);
-  const start = resolveCursor("cursor", request.cursor, store.logEpoch, bounds);
+  const start = resolveClientCursor("cursor", request.cursor, caller.userId, store.logEpoch, bounds);
   if (request.cursor !== "") recordCursorInBackground(deps, caller.userId, deviceId, start);
 
   const heartbeat = () =>
@@ -63,7 +63,7 @@ export async function* subscribe(
             case: "batch",
             value: create(EventBatchSchema, {
               events: page,
-              cursor: encodeCursor(store.logEpoch, stream.position),
+              cursor: issueCursor(store.logEpoch, stream.position, caller.userId),
               hasMore: events.length > page.length,
             }),
           },
