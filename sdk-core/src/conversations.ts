@@ -15,7 +15,10 @@ export interface CreateGroupOptions {
   title: string;
   /** The other members, without the local user. */
   memberIds: readonly string[];
-  /** Idempotency key kept across retries of the same creation, up to 64 characters. Default: a new UUIDv7. */
+  /**
+   * Idempotency key kept across retries of the same creation: 1 to 64 characters
+   * of A-Z, a-z, 0-9, '_', '.', '@', ':' and '-'. Default: a new UUIDv7.
+   */
   requestId?: string;
 }
 
@@ -35,6 +38,8 @@ export interface ConversationApiContext {
 const maxTitleBytes = 256;
 /** Maximum user id length in characters (CreateConversationRequest.member_ids). */
 const maxUserIdLength = 64;
+/** Request ids the server accepts (CreateConversationRequest.request_id), so a bad one fails before it is sent. */
+const requestIdPattern = /^[A-Za-z0-9_.@:-]{1,64}$/;
 /** Pages ListConversations reads at most, so a server that always returns a next page cannot loop the client. */
 const maxListPages = 1_000;
 
@@ -65,9 +70,7 @@ export class ConversationApi {
     checkUserIds(options.memberIds, "memberIds");
     this.#checkMemberCount(new Set([this.#context.userId, ...options.memberIds]).size);
     const requestId = options.requestId ?? this.#context.newId();
-    if (requestId.length === 0 || requestId.length > maxUserIdLength) {
-      throw new ChatError(Code.InvalidArgument, `requestId is ${requestId.length} characters; it must be 1 to 64`);
-    }
+    checkRequestId(requestId);
     const response = await this.#context.call("CreateConversation", (signal) =>
       this.#context.conversations.createConversation(
         { kind: ConversationKind.GROUP, memberIds: [...options.memberIds], title: options.title, requestId },
@@ -162,6 +165,17 @@ export class ConversationApi {
       );
     }
   }
+}
+
+function checkRequestId(requestId: string): void {
+  // The typeof check is for JavaScript callers: RegExp.test() converts its argument, so ["req-1"] would pass.
+  if (typeof requestId === "string" && requestIdPattern.test(requestId)) return;
+  const excerpt = typeof requestId === "string" && requestId.length > 80 ? `${requestId.slice(0, 80)}...` : requestId;
+  throw new ChatError(
+    Code.InvalidArgument,
+    `requestId ${JSON.stringify(excerpt)} is not a valid request id: use 1 to 64 characters of ` +
+      "A-Z, a-z, 0-9, '_', '.', '@', ':' and '-', or leave it unset for a new UUIDv7",
+  );
 }
 
 function checkUserIds(userIds: readonly string[], field: string): void {

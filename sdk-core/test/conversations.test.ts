@@ -44,6 +44,37 @@ describe("Conversation calls", () => {
     await alice.client.close();
   });
 
+  it.each([
+    ["that is empty", ""],
+    ["of 65 characters", "r".repeat(65)],
+    ["with a space", "req 1"],
+    ["with a slash", "req/1"],
+    ["with a non-ASCII letter", "réq-1"],
+    ["with a newline", "req\n1"],
+  ])("reject a request id %s before calling the server", async (_, requestId) => {
+    const { alice, server } = await started();
+    await expect(alice.client.createGroup({ title: "t", memberIds: ["bob"], requestId })).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+      message:
+        `requestId ${JSON.stringify(requestId)} is not a valid request id: use 1 to 64 characters of ` +
+        "A-Z, a-z, 0-9, '_', '.', '@', ':' and '-', or leave it unset for a new UUIDv7",
+    });
+    expect(server.count("CreateConversation")).toBe(0);
+    await alice.client.close();
+  });
+
+  it("accept every request id character the server accepts", async () => {
+    const { alice, server } = await started();
+    for (const requestId of ["a", "AZaz09_.@:-", "r".repeat(64)]) {
+      await alice.client.createGroup({ title: "t", memberIds: ["bob"], requestId });
+    }
+    const sent = server.calls
+      .filter((call) => call.method === "CreateConversation")
+      .map((call) => (call.request as { requestId: string }).requestId);
+    expect(sent).toEqual(["a", "AZaz09_.@:-", "r".repeat(64)]);
+    await alice.client.close();
+  });
+
   it("add and remove members and mark a left conversation removed", async () => {
     const { alice, conversationId } = await started();
     const added = await alice.client.addMembers(conversationId, ["carol"]);
