@@ -39,7 +39,7 @@ export const killBetweenPages: Scenario = {
 
     context.step(`bob catches up on ${total} messages through a slow network`);
     proxy.delay(CHUNK_DELAY_MS);
-    const options = context.clientOptions("bob", "main", { baseUrl: proxy.url, tuning: { pageSize: 50 } });
+    const options = context.clientOptions("bob", "main", { baseUrl: proxy.url, tuning: { catchUpPageSize: 50 } });
     let bob = await context.runtime.startHost(options);
     let storedAtKill = 0;
     try {
