@@ -72,6 +72,12 @@ async function openLongPoll(user: UserClients, waitingBefore: number) {
 }
 
 describe("per-user limit on Subscribe streams and long-polls", () => {
+  it("is advertised in GetServerInfo", async () => {
+    const alice = await test.as("cap-info");
+    const info = await alice.chat.getServerInfo({});
+    expect(info.limits?.maxStreamsPerUser).toBe(LIMIT);
+  });
+
   it("rejects the call over the limit until one closes", async () => {
     const alice = await test.as("cap-alice");
     const first = await openStream(alice);

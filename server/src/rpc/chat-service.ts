@@ -115,6 +115,7 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
           heartbeatIntervalMs: limits.heartbeatMs,
           maxRequestsPerSecond: limits.rateLimit,
           eventRetentionSeconds: BigInt(limits.retentionSeconds),
+          maxStreamsPerUser: limits.maxStreamsPerUser,
         }),
         serverVersion: SERVER_VERSION,
       };

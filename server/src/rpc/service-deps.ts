@@ -20,6 +20,7 @@ export interface ServiceDeps {
     | "heartbeatMs"
     | "rateLimit"
     | "retentionSeconds"
+    | "maxStreamsPerUser"
   >;
 }
 
