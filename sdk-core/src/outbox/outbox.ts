@@ -20,29 +20,20 @@
  * transient failure holds only its conversation's queue, for a backoff delay.
  */
 import { Code } from "@connectrpc/connect";
-import type { Client } from "@connectrpc/connect";
-import type { ChatService } from "@chatwire/gen";
 import { withTokenRefresh } from "../connection/auth.js";
-import type { TokenSource } from "../connection/auth.js";
 import { backoffDelay } from "../connection/backoff.js";
 import { callWithDeadline, linkedController } from "../connection/call.js";
+import type { RetryingCallerContext } from "../connection/retrying-caller.js";
 import { ChatError } from "../errors/chat-error.js";
 import { classifyFailure } from "../errors/classify.js";
 import type { ChatEvent } from "../events.js";
-import type { Clock, Logger, TimerHandle, Tuning } from "../options.js";
-import type { ChatStorage, OutboxEntry } from "../storage/types.js";
+import type { TimerHandle } from "../options.js";
+import type { OutboxEntry } from "../storage/types.js";
 import { toMessageRecord } from "../sync/records.js";
 import { commitSentMessage } from "./commit-sent.js";
 
 /** Dependencies the outbox gets from the client. */
-export interface OutboxContext {
-  storage: ChatStorage;
-  chat: Client<typeof ChatService>;
-  tokens: TokenSource;
-  clock: Clock;
-  random: () => number;
-  tuning: Tuning;
-  logger: Logger;
+export interface OutboxContext extends RetryingCallerContext {
   deviceId(): string;
   /** Called after each commit that changed the outbox or stored a message. */
   onCommitted(conversationIds: readonly string[], events: readonly ChatEvent[]): void;

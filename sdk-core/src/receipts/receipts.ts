@@ -9,28 +9,18 @@
  * and retries with backoff.
  */
 import { Code } from "@connectrpc/connect";
-import type { Client } from "@connectrpc/connect";
-import type { ChatService } from "@chatwire/gen";
 import { withTokenRefresh } from "../connection/auth.js";
-import type { TokenSource } from "../connection/auth.js";
 import { backoffDelay } from "../connection/backoff.js";
 import { callWithDeadline, linkedController } from "../connection/call.js";
+import type { RetryingCallerContext } from "../connection/retrying-caller.js";
 import { ChatError } from "../errors/chat-error.js";
 import { classifyFailure } from "../errors/classify.js";
-import type { Clock, Logger, TimerHandle, Tuning } from "../options.js";
-import type { ChatStorage } from "../storage/types.js";
+import type { TimerHandle } from "../options.js";
 import { findMember } from "../sync/records.js";
 import { recountUnread } from "../sync/unread.js";
 
 /** Dependencies the receipts module gets from the client. */
-export interface ReceiptsContext {
-  storage: ChatStorage;
-  chat: Client<typeof ChatService>;
-  tokens: TokenSource;
-  clock: Clock;
-  random: () => number;
-  tuning: Tuning;
-  logger: Logger;
+export interface ReceiptsContext extends RetryingCallerContext {
   userId: string;
   deviceId(): string;
   onCommitted(conversationIds: readonly string[]): void;
