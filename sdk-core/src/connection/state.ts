@@ -12,7 +12,7 @@ import type { Logger } from "../options.js";
  * sends while connected.
  *
  * waiting: the last attempt failed and the client retries at `retryAt` (ms
- * since the epoch), `delayMs` after the failure. `reason` says what failed.
+ * since the epoch), `delayMs` after the failure. `reason` names what failed.
  * `syncNow()` retries at once.
  *
  * offline: the host reported that the network is unavailable; the client
