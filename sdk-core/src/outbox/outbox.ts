@@ -184,13 +184,24 @@ export class Outbox {
     this.#running.set(conversationId, run);
   }
 
+  /**
+   * Sends the conversation's queued entries in outbox order. Each pass reads
+   * the queue once, so flushing n entries reads O(n) rows rather than O(n^2).
+   * `#attempt` re-reads every entry in its own transaction, so one discarded
+   * or parked since the read is skipped; entries added meanwhile go out in
+   * the next pass.
+   */
   async #drainLoop(conversationId: string, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const entries = await this.#context.storage.transaction("readonly", (tx) => tx.listOutbox(conversationId));
-      const next = entries.find((entry) => entry.state === "queued");
-      if (next === undefined) return;
-      const outcome = await this.#attempt(next, signal);
-      if (outcome === "held" || outcome === "stopped") return;
+      const queued = entries.filter((entry) => entry.state === "queued");
+      if (queued.length === 0) return;
+
+      for (const next of queued) {
+        if (signal.aborted) return;
+        const outcome = await this.#attempt(next, signal);
+        if (outcome === "held" || outcome === "stopped") return;
+      }
     }
   }
 
