@@ -206,11 +206,15 @@ export class Views {
   async #readConversationList(): Promise<readonly ConversationSummary[]> {
     const rows = await this.#storage.transaction("readonly", async (tx) => {
       const conversations = await tx.listConversations();
-      const outbox = await tx.listOutbox();
+      const outboxCounts = new Map<string, number>();
+      for (const entry of await tx.listOutbox()) {
+        outboxCounts.set(entry.conversationId, (outboxCounts.get(entry.conversationId) ?? 0) + 1);
+      }
+
       const result: ConversationSummary[] = [];
       for (const conversation of conversations) {
         const [lastMessage] = await tx.getMessages(conversation.conversationId, { limit: 1 });
-        result.push(summarize(conversation, lastMessage, outbox.filter((e) => e.conversationId === conversation.conversationId).length));
+        result.push(summarize(conversation, lastMessage, outboxCounts.get(conversation.conversationId) ?? 0));
       }
       return result;
     });
