@@ -93,7 +93,7 @@ export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__P
   messageDesc(file_chatwire_v1_chat_service, 1);
 
 /**
- * Which page of history to return.
+ * A request for one page of a conversation's history.
  *
  * @generated from message chatwire.v1.GetHistoryRequest
  */
@@ -158,7 +158,7 @@ export const GetHistoryResponseSchema: GenMessage<GetHistoryResponse> = /*@__PUR
   messageDesc(file_chatwire_v1_chat_service, 3);
 
 /**
- * Where to sync from.
+ * A request for the events of the caller's log after a cursor.
  *
  * @generated from message chatwire.v1.SyncRequest
  */
@@ -245,7 +245,7 @@ export const SyncResponseSchema: GenMessage<SyncResponse> = /*@__PURE__*/
   messageDesc(file_chatwire_v1_chat_service, 5);
 
 /**
- * Where to stream from.
+ * A request for a stream of the caller's log from a cursor.
  *
  * @generated from message chatwire.v1.SubscribeRequest
  */
@@ -360,7 +360,7 @@ export type Heartbeat = Message<"chatwire.v1.Heartbeat"> & {
   serverTime?: Timestamp | undefined;
 
   /**
-   * The longest gap the server leaves between two frames of this stream.
+   * The maximum gap the server leaves between two frames of this stream.
    * A client that receives nothing for about 2.5 times this long treats the
    * stream as dead and reconnects.
    *
@@ -377,7 +377,7 @@ export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
   messageDesc(file_chatwire_v1_chat_service, 9);
 
 /**
- * What a device has applied and the caller's new receipt marks.
+ * A device's applied cursor and the caller's new receipt marks.
  *
  * @generated from message chatwire.v1.AcknowledgeRequest
  */
@@ -611,9 +611,9 @@ export const ChatService: GenService<{
    *
    * The response is sent only after the message is durable in the server's
    * store. Messages from one device to one conversation get seqs in the
-   * order the server commits them; a client that needs its send order kept
-   * sends the next message of a conversation after the previous one is
-   * acknowledged.
+   * order the server commits them. So a client that needs its send order
+   * kept sends the next message of a conversation only after the previous
+   * one is acknowledged.
    *
    * @generated from rpc chatwire.v1.ChatService.SendMessage
    */

@@ -89,7 +89,7 @@ export const CreateConversationResponseSchema: GenMessage<CreateConversationResp
   messageDesc(file_chatwire_v1_conversation_service, 1);
 
 /**
- * Which conversation to return.
+ * A request for one conversation.
  *
  * @generated from message chatwire.v1.GetConversationRequest
  */
@@ -131,7 +131,7 @@ export const GetConversationResponseSchema: GenMessage<GetConversationResponse> 
   messageDesc(file_chatwire_v1_conversation_service, 3);
 
 /**
- * Which page of conversations to return.
+ * A request for one page of the caller's conversations.
  *
  * @generated from message chatwire.v1.ListConversationsRequest
  */
