@@ -32,8 +32,8 @@ export interface RunningServer {
   /** The bound port (the chosen one when the options asked for port 0). */
   port: number;
   /**
-   * Shuts down gracefully: stops accepting connections, answers /healthz with
-   * 503, ends Subscribe streams with unavailable, waits for in-flight calls
+   * Shuts down gracefully: stops accepting connections, returns 503 from
+   * /healthz, ends Subscribe streams with unavailable, waits for in-flight calls
    * and commits, then closes connections and the database.
    */
   close(): Promise<void>;

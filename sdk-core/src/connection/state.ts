@@ -16,7 +16,7 @@ import type { Logger } from "../options.js";
  * `syncNow()` retries at once.
  *
  * offline: the host reported that the network is unavailable; the client
- * makes no calls until it is told the network is back.
+ * makes no calls until the host reports that the network is back.
  *
  * suspended: the app is in the background; the client holds no connection and
  * no timer (a push wake-up may run one bounded sync).

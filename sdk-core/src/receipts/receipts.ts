@@ -4,8 +4,8 @@
  *
  * Marks are raised locally first and never go down: a lower mark is ignored
  * on both sides. Acknowledgements are batched: the first change starts a
- * `receiptDebounceMs` timer and every change until it fires joins the same
- * call; a read mark shortens the wait to zero. A failed call keeps its marks
+ * `receiptDebounceMs` timer, and every change until it fires joins the same
+ * call. A read mark shortens the wait to zero. A failed call keeps its marks
  * and retries with backoff.
  */
 import { Code } from "@connectrpc/connect";
@@ -26,8 +26,8 @@ export interface ReceiptsContext extends RetryingCallerContext {
   onCommitted(conversationIds: readonly string[]): void;
 }
 
-// TODO: marks not yet acknowledged live in memory only; a read mark raised just before the app is
-// killed is raised locally but never reaches the server. Storage has no field for pending marks.
+// TODO: marks not yet acknowledged live in memory only, because storage has no field for them. A
+// read mark raised just before the app is killed is raised locally but never reaches the server.
 interface PendingMark {
   deliveredSeq: number;
   readSeq: number;

@@ -10,7 +10,7 @@
  *   acknowledged by the server. Its durability point is the commit of the
  *   transaction that adds it: once `transaction()` resolves, the entry
  *   survives a process kill.
- * - *Meta* holds small named values: the device id, the sync cursor, the
+ * - *Meta* contains small named values: the device id, the sync cursor, the
  *   position of the last applied event, the user the storage belongs to.
  *
  * The contract is shaped by the three engines that implement it:
@@ -82,7 +82,7 @@ export interface MessageRecord {
   createdAt: number;
 }
 
-/** Why the server rejected an outbox entry for good. */
+/** The reason the server rejected an outbox entry for good. */
 export interface OutboxFailure {
   /** Connect code name, such as "invalid_argument". */
   code: string;
@@ -102,7 +102,7 @@ export interface OutboxEntry {
   createdAt: number;
   /**
    * queued: waits for its turn or is being sent.
-   * failed: the server rejected it for good; it stays parked until the host
+   * failed: the server rejected it for good. It stays parked until the host
    * retries or discards it, and the rest of the conversation's queue goes on.
    */
   state: "queued" | "failed";
@@ -112,7 +112,7 @@ export interface OutboxEntry {
   failure?: OutboxFailure;
 }
 
-/** Which messages of one conversation to read. */
+/** A range of messages of one conversation to read. */
 export interface MessageRange {
   /** Only messages with seq below this one. */
   beforeSeq?: number;

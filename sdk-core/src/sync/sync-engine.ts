@@ -285,9 +285,9 @@ export class SyncEngine {
    */
   #pageSize(catchUp: boolean): number {
     const { tuning, serverInfo } = this.#context;
-    const wanted = catchUp ? tuning.catchUpPageSize : tuning.pageSize;
+    const requested = catchUp ? tuning.catchUpPageSize : tuning.pageSize;
     const serverMax = serverInfo.limits?.maxPageSize ?? 0;
-    return serverMax > 0 ? Math.min(wanted, serverMax) : wanted;
+    return serverMax > 0 ? Math.min(requested, serverMax) : requested;
   }
 
   /** Calls Sync from `cursor`, or from the stored cursor when `cursor` is undefined. */

@@ -34,13 +34,14 @@ function withDetail(message: string, code: Code, detail: DetailInit): ConnectErr
   return new ConnectError(message, code, undefined, [{ desc: ErrorDetailSchema, value }]);
 }
 
-/** A field that is missing or malformed: invalid_argument, FIELD_INVALID. */
+/** Creates the error for a field that is missing or malformed: invalid_argument, FIELD_INVALID. */
 export function fieldInvalid(field: string, message: string): ConnectError {
   return withDetail(message, Code.InvalidArgument, { reason: ErrorReason.FIELD_INVALID, field });
 }
 
 /**
- * A field over its limit: invalid_argument, FIELD_TOO_LARGE. The message reads
+ * Creates the error for a field over its limit: invalid_argument,
+ * FIELD_TOO_LARGE. The message reads
  * "<field> is <actual> <unit>; the limit is <limit> <unit>".
  */
 export function fieldTooLarge(field: string, actual: number, limit: number, unit: string): ConnectError {
@@ -53,8 +54,9 @@ export function fieldTooLarge(field: string, actual: number, limit: number, unit
 }
 
 /**
- * A field over a maximum that is a setting rather than a size, as in
- * "wait_ms is 60000; the maximum is 30000": invalid_argument, FIELD_TOO_LARGE.
+ * Creates the error for a field over a maximum that is a setting rather than
+ * a size, as in "wait_ms is 60000; the maximum is 30000": invalid_argument,
+ * FIELD_TOO_LARGE.
  */
 export function fieldAboveMaximum(field: string, actual: number, maximum: number): ConnectError {
   return withDetail(`${field} is ${actual}; the maximum is ${maximum}`, Code.InvalidArgument, {
@@ -65,7 +67,7 @@ export function fieldAboveMaximum(field: string, actual: number, maximum: number
   });
 }
 
-/** The same error for a missing conversation and for a non-member, so that nothing leaks. */
+/** Creates one error for a missing conversation and for a non-member, so that nothing leaks. */
 export function conversationNotFound(field = "conversation_id"): ConnectError {
   return withDetail(
     "conversation not found, or the caller is not a member of it",
@@ -96,9 +98,9 @@ export function tooManyMembers(field: string, actual: number, limit: number): Co
 }
 
 /**
- * A new group over the member limit, counting the caller, as in "the caller
- * and 10,000 other members make 10,001 members; the limit is 500":
- * resource_exhausted, TOO_MANY_MEMBERS.
+ * Creates the error for a new group over the member limit, counting the
+ * caller, as in "the caller and 10,000 other members make 10,001 members; the
+ * limit is 500": resource_exhausted, TOO_MANY_MEMBERS.
  */
 export function tooManyMembersWithCaller(field: string, others: number, limit: number): ConnectError {
   const total = others + 1;
@@ -118,7 +120,7 @@ export function cursorInvalid(field: string, why: string): ConnectError {
   );
 }
 
-/** A cursor whose user tag does not match the caller: invalid_argument, CURSOR_INVALID. */
+/** Creates the error for a cursor whose user tag does not match the caller: invalid_argument, CURSOR_INVALID. */
 export function cursorOfAnotherUser(field: string): ConnectError {
   return withDetail(
     `${field} was issued to another user; use a cursor this user received, or sync from an empty cursor`,
@@ -158,9 +160,9 @@ export function rateLimited(limitPerSecond: number, retryAfterMs: number): Conne
 }
 
 /**
- * A Subscribe or waiting long-poll Sync over the caller's limit of open ones:
- * resource_exhausted without a reason, so clients retry with backoff while
- * their older streams close.
+ * Creates the error for a Subscribe or waiting long-poll Sync over the
+ * caller's limit of open ones: resource_exhausted without a reason, so
+ * clients retry with backoff while their older streams close.
  */
 export function tooManyStreams(userId: string, open: number, limit: number): ConnectError {
   return new ConnectError(
@@ -174,7 +176,7 @@ export function shuttingDown(): ConnectError {
   return new ConnectError("the server is shutting down; reconnect with backoff", Code.Unavailable);
 }
 
-/** A receipt mark above the conversation's newest message: invalid_argument, FIELD_TOO_LARGE. */
+/** Creates the error for a receipt mark above the conversation's newest message: invalid_argument, FIELD_TOO_LARGE. */
 export function markAboveLastSeq(field: string, actual: number, lastSeq: number): ConnectError {
   return withDetail(
     `${field} is ${formatCount(actual)}; the conversation's last seq is ${formatCount(lastSeq)}`,

@@ -1,4 +1,4 @@
-/** What the RPC handlers share: the store, the readers' hub and the server's limits. */
+/** Dependencies the RPC handlers share: the store, the readers' hub and the server's limits. */
 import type { Logger } from "pino";
 import type { ServerMetrics } from "../metrics.js";
 import type { ResolvedOptions } from "../options.js";

@@ -18,7 +18,7 @@ import type Database from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Event } from "@chatwire/gen";
 
-/** What a write records besides its result: the events it appended to user logs. */
+/** The record of a write besides its result: the events it appended to user logs. */
 export interface WriteContext {
   /** `event` is the payload decoded, without position, when the write has it. */
   noteEvent(userId: string, position: number, payload: Uint8Array, event: Event | undefined): void;
