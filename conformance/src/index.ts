@@ -16,3 +16,4 @@ export {
   type ServerProcess,
   type ServerProcessOptions,
 } from "./server-process.js";
+export * from "./tags.js";

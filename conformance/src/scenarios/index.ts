@@ -27,4 +27,4 @@ export const scenarios: readonly Scenario[] = [
 export { runScenario, runScenarioOn, type RunScenarioOptions, type ScenarioServer } from "./harness.js";
 export { loadTranscript, textOfBytes, transcriptPath, type TranscriptLine } from "./fixtures.js";
 export { protocolUser, uuidv7, type ProtocolUser } from "./protocol.js";
-export type { Guarantee, Limits, Scenario, ScenarioContext } from "./types.js";
+export type { Limits, Scenario, ScenarioContext } from "./types.js";

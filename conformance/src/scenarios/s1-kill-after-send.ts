@@ -14,6 +14,7 @@ const WAIT_MS = 15_000;
 export const killAfterSend: Scenario = {
   id: "S1",
   title: "messages queued offline survive SIGKILL and arrive once, in order",
+  profile: "offline",
   guarantees: ["G1 durable local accept", "G2 exactly-once effect", "G4 one order for everyone"],
   timeoutMs: 45_000,
 

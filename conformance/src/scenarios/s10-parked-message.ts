@@ -13,6 +13,7 @@ const WAIT_MS = 15_000;
 export const parkedMessage: Scenario = {
   id: "S10",
   title: "a message rejected for good is parked and does not block the outbox",
+  profile: "core",
   guarantees: ["G2 exactly-once effect", "G13 bad input is an error"],
   timeoutMs: 45_000,
 

@@ -23,6 +23,7 @@ const WAIT_MS = 20_000;
 export const lostResponse: Scenario = {
   id: "S2",
   title: "a response lost after commit is retried and stored once",
+  profile: "core",
   guarantees: ["G2 exactly-once effect"],
   serverArgs: ["--heartbeat-ms", "60000"],
   proxy: true,

@@ -17,6 +17,7 @@ const SENDERS = ["carol", "dmitri", "layla", "priya"];
 export const offlineCatchUp: Scenario = {
   id: "S3",
   title: "2,000 messages missed offline arrive exactly once by paged sync",
+  profile: "offline",
   guarantees: ["G5 differential sync by cursor", "G4 one order for everyone"],
   // Each sender commits hundreds of messages in a few seconds; 0 turns the per-user rate limit off.
   serverArgs: ["--rate-limit", "0"],

@@ -26,6 +26,7 @@ const WAIT_MS = 20_000;
 export const silentStream: Scenario = {
   id: "S4",
   title: "a silently dead stream is detected, replaced and misses nothing",
+  profile: "core",
   guarantees: ["G6 real-time with fallback", "G9 explicit connection state"],
   serverArgs: ["--heartbeat-ms", String(HEARTBEAT_MS)],
   proxy: true,

@@ -12,6 +12,7 @@ const WAIT_MS = 15_000;
 export const readReceipts: Scenario = {
   id: "S5",
   title: "a read on one device clears unread on the other and reaches the sender",
+  profile: "multi-device",
   guarantees: ["G8 receipts and multi-device"],
   timeoutMs: 45_000,
 

@@ -17,6 +17,7 @@ const WAIT_MS = 20_000;
 export const tokenExpiry: Scenario = {
   id: "S6",
   title: "an expiring token is replaced mid-stream without loss or repeats",
+  profile: "core",
   guarantees: ["G12 authenticated and authorized", "G6 real-time with fallback"],
   timeoutMs: 60_000,
 

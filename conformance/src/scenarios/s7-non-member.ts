@@ -20,6 +20,7 @@ const WAIT_MS = 15_000;
 export const nonMember: Scenario = {
   id: "S7",
   title: "a non-member can neither read, write nor observe a conversation",
+  profile: "core",
   guarantees: ["G12 authenticated and authorized"],
   timeoutMs: 45_000,
 

@@ -19,6 +19,7 @@ const OVER_LIMIT_CODES = new Set(["invalid_argument", "resource_exhausted"]);
 export const textFidelity: Scenario = {
   id: "S8",
   title: "fixture texts and a text at the size limit round-trip byte for byte",
+  profile: "core",
   guarantees: ["G13 bad input is an error"],
   timeoutMs: 60_000,
 

@@ -21,6 +21,7 @@ const WAIT_MS = 60_000;
 export const killBetweenPages: Scenario = {
   id: "S9",
   title: "a catch-up killed between pages resumes from its cursor, once each",
+  profile: "offline",
   guarantees: ["G5 differential sync by cursor", "G1 durable local accept"],
   serverArgs: ["--rate-limit", "0"],
   proxy: true,

@@ -9,23 +9,10 @@
  */
 import type { FaultProxy } from "../net/fault-proxy.js";
 import type { ClientOptions, ClientRuntime } from "../runtimes/types.js";
+import type { Guarantee, Profile } from "../tags.js";
 import type { ProtocolUser } from "./protocol.js";
 
-/** The guarantees of the chatwire contract, by number. */
-export type Guarantee =
-  | "G1 durable local accept"
-  | "G2 exactly-once effect"
-  | "G3 server ack"
-  | "G4 one order for everyone"
-  | "G5 differential sync by cursor"
-  | "G6 real-time with fallback"
-  | "G7 gap and expiry detection"
-  | "G8 receipts and multi-device"
-  | "G9 explicit connection state"
-  | "G10 lifecycle aware"
-  | "G11 nobody misses a message"
-  | "G12 authenticated and authorized"
-  | "G13 bad input is an error";
+export type { Guarantee, Profile } from "../tags.js";
 
 /** The server's limits as GetServerInfo reports them. */
 export interface Limits {
@@ -63,6 +50,8 @@ export interface Scenario {
   /** One-line summary of the situation and the expected outcome. */
   readonly title: string;
   readonly guarantees: readonly Guarantee[];
+  /** The profile a runtime must claim for this scenario to apply to it. */
+  readonly profile: Profile;
   /** Extra chatwire-server flags ("--heartbeat-ms", "300"). */
   readonly serverArgs?: readonly string[];
   /** True when clients must connect through a fault proxy. */
