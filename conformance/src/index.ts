@@ -17,3 +17,4 @@ export {
   type ServerProcessOptions,
 } from "./server-process.js";
 export * from "./tags.js";
+export type * from "./report/types.js";
