@@ -10,4 +10,5 @@
  */
 export { startServer, type RunningServer } from "./server.js";
 export type { ServerOptions } from "./options.js";
+export type * from "./store/types.js";
 export { mintToken, type MintTokenOptions } from "./auth/tokens.js";

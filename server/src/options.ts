@@ -1,6 +1,8 @@
 /** Options of a chatwire server, their defaults and their checks. */
+import type { Interceptor } from "@connectrpc/connect";
 import type { JSONWebKeySet } from "jose";
 import type { Logger } from "pino";
+import type { Store } from "./store/types.js";
 
 export interface ServerOptions {
   /** TCP port. 0 picks a free port (see RunningServer.port). Default 8080. */
@@ -88,10 +90,25 @@ export interface ServerOptions {
   idleTimeoutMs?: number;
   /** Logger for start, stop and caught errors. Default: none (a silent pino logger). */
   logger?: Logger;
+  /**
+   * Wraps the store before the RPC handlers use it, for example to trace or
+   * count store calls or to cache reads. The returned store must keep the
+   * contract in `store/types.ts`. Called once, after the store opened.
+   * Default: the store is used as it is.
+   */
+  decorateStore?: (store: Store) => Store;
+  /**
+   * Connect interceptors for tracing, auditing or extra per-method checks.
+   * They run on every RPC after the server's own interceptor, so the caller
+   * is already authenticated and rate limited. The first one is outermost.
+   * Default: none.
+   */
+  interceptors?: Interceptor[];
 }
 
-export type ResolvedOptions = Required<Omit<ServerOptions, "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience">> &
-  Pick<ServerOptions, "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience">;
+type OptionalOptions = "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience" | "decorateStore";
+
+export type ResolvedOptions = Required<Omit<ServerOptions, OptionalOptions>> & Pick<ServerOptions, OptionalOptions>;
 
 export const DEFAULTS = {
   port: 8080,
@@ -173,6 +190,8 @@ export function resolveOptions(options: ServerOptions, logger: Logger): Resolved
     requestTimeoutMs: checkInteger("requestTimeoutMs", options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, 10, 3_600_000),
     idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 10, 3_600_000),
     logger,
+    decorateStore: options.decorateStore,
+    interceptors: options.interceptors ?? [],
   };
   if (resolved.sqliteSynchronous !== "full" && resolved.sqliteSynchronous !== "normal") {
     throw new RangeError(`sqliteSynchronous is ${JSON.stringify(resolved.sqliteSynchronous)}; use "full" or "normal"`);

@@ -23,6 +23,7 @@ import { createServerInterceptor } from "./rpc/interceptor.js";
 import { createRateLimiter } from "./rpc/rate-limit.js";
 import type { ServiceDeps } from "./rpc/service-deps.js";
 import { openSqliteStore } from "./store/sqlite/sqlite-store.js";
+import type { Store } from "./store/types.js";
 import { StreamHub } from "./streams/hub.js";
 import { startRetention } from "./retention.js";
 
@@ -59,7 +60,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metrics = createMetrics();
   const fanOut = createInProcessFanOut();
   const databasePath = join(dataDir, DATABASE_FILE);
-  const store = openSqliteStore({
+  const sqliteStore = openSqliteStore({
     path: databasePath,
     synchronous: config.sqliteSynchronous,
     observer: {
@@ -75,6 +76,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger.error({ err: error, writes }, "store commit failed; the writes were rejected with unavailable");
     },
   });
+  let store: Store;
+  try {
+    store = config.decorateStore?.(sqliteStore) ?? sqliteStore;
+  } catch (error) {
+    await sqliteStore.close();
+    throw error;
+  }
   const hub = new StreamHub({
     fanOut,
     heartbeatMs: config.heartbeatMs,
@@ -126,6 +134,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           },
         },
       }),
+      ...config.interceptors,
     ],
   });
   const handler = createRoutes({
