@@ -16,7 +16,8 @@
  * conversation or a non-member, already_exists for a reused idempotency key,
  * and so on), so that every implementation reports the same code, reason and
  * message. A promise from a write method resolves only after the change is
- * durable. Implementations: `sqlite/sqlite-store.ts`.
+ * durable. Implementations: `sqlite/sqlite-store.ts` and
+ * `postgres/postgres-store.ts`.
  */
 import type { Conversation, ConversationKind, Event, Message } from "@chatwire/gen";
 

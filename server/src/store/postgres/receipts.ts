@@ -1,0 +1,78 @@
+/** Delivered and read marks, and device cursors, in the PostgreSQL store. */
+import { conversationNotFound, fieldInvalid, markAboveLastSeq } from "../../rpc/errors.js";
+import type { AcknowledgeInput, StoredMarks } from "../types.js";
+import { encodeReceiptEvent, type MemberRow } from "../views.js";
+import { query } from "./event-log.js";
+import { isStorableId } from "./rows.js";
+import type { Transaction } from "./transaction.js";
+
+export async function acknowledge(transaction: Transaction, input: AcknowledgeInput): Promise<StoredMarks[]> {
+  const { client, statements } = transaction;
+  const now = Date.now();
+  const conversationIds = [...new Set(input.marks.map((mark) => mark.conversationId))].filter(isStorableId);
+  // Conversation rows first, then the user's member rows, each in
+  // conversation id order. The shared conversation locks keep members from
+  // being added or removed until this commits, so the receipts below reach
+  // exactly the current members. The member row locks make two
+  // acknowledgements of one user run one after the other, and a send that
+  // raises unread_count meanwhile either commits first or waits.
+  const seqRows = await query<{ conversation_id: string; last_seq: number }>(client, statements.shareConversations, [
+    conversationIds,
+  ]);
+  const memberRows = await query<MemberRow & { conversation_id: string }>(client, statements.lockMembersOfUser, [
+    conversationIds,
+    input.userId,
+  ]);
+  const members = new Map(memberRows.map((row) => [row.conversation_id, row]));
+  const lastSeqs = new Map(seqRows.map((row) => [row.conversation_id, row.last_seq]));
+
+  // Check every mark, in input order, before changing anything, so a bad mark applies nothing.
+  const seen = new Set<string>();
+  const checked = input.marks.map((mark, index) => {
+    const field = `marks[${index}]`;
+    if (seen.has(mark.conversationId)) {
+      throw fieldInvalid(
+        `${field}.conversation_id`,
+        `${field}.conversation_id repeats a conversation of an earlier mark; send one mark per conversation`,
+      );
+    }
+    seen.add(mark.conversationId);
+    const lastSeq = lastSeqs.get(mark.conversationId);
+    const member = members.get(mark.conversationId);
+    if (lastSeq === undefined || member === undefined) throw conversationNotFound(`${field}.conversation_id`);
+    for (const [name, value] of [
+      ["delivered_seq", mark.deliveredSeq],
+      ["read_seq", mark.readSeq],
+    ] as const) {
+      if (value > lastSeq) throw markAboveLastSeq(`${field}.${name}`, value, lastSeq);
+    }
+    return { mark, member };
+  });
+
+  const stored: StoredMarks[] = [];
+  for (const { mark, member } of checked) {
+    const readSeq = Math.max(member.read_seq, mark.readSeq);
+    const deliveredSeq = Math.max(member.delivered_seq, mark.deliveredSeq, readSeq);
+    stored.push({ conversationId: mark.conversationId, deliveredSeq, readSeq });
+    if (readSeq === member.read_seq && deliveredSeq === member.delivered_seq) continue;
+
+    let unread = member.unread_count;
+    if (readSeq !== member.read_seq) {
+      const counted = await query<{ unread: number }>(client, statements.countUnread, [
+        mark.conversationId,
+        Math.max(readSeq, member.joined_after_seq),
+        input.userId,
+      ]);
+      unread = counted[0]?.unread ?? 0;
+    }
+    await query(client, statements.updateMarks, [mark.conversationId, input.userId, deliveredSeq, readSeq, unread]);
+    const payload = encodeReceiptEvent(mark.conversationId, input.userId, deliveredSeq, readSeq);
+    const memberIds = await query<{ user_id: string }>(client, statements.memberIds, [mark.conversationId]);
+    for (const { user_id: userId } of memberIds) transaction.appendEvent(userId, payload);
+  }
+
+  if (input.cursorPosition !== undefined) {
+    await query(client, statements.raiseDeviceCursor, [input.userId, input.deviceId, input.cursorPosition, now]);
+  }
+  return stored;
+}
