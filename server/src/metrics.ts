@@ -14,6 +14,9 @@ export interface ServerMetrics {
   commitBatchSize: Histogram;
   requests: Counter<"method" | "code">;
   rateLimited: Counter;
+  fanOutLag: Histogram;
+  fanOutPublishFailures: Counter;
+  fanOutConnected: Gauge;
 }
 
 export function createMetrics(): ServerMetrics {
@@ -57,6 +60,22 @@ export function createMetrics(): ServerMetrics {
     rateLimited: new Counter({
       name: "chatwire_rpc_rate_limited_total",
       help: "RPCs rejected by the per-user rate limit.",
+      registers: [registry],
+    }),
+    fanOutLag: new Histogram({
+      name: "chatwire_fanout_lag_seconds",
+      help: "Redis fan-out: time from a publish on another node (its clock) to its arrival here.",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    fanOutPublishFailures: new Counter({
+      name: "chatwire_fanout_publish_failures_total",
+      help: "Redis fan-out: notifications that could not be published; readers on other nodes see those events at their next heartbeat.",
+      registers: [registry],
+    }),
+    fanOutConnected: new Gauge({
+      name: "chatwire_fanout_connected",
+      help: "Redis fan-out: 1 while both Redis connections are up, 0 while one is down or without Redis.",
       registers: [registry],
     }),
   };

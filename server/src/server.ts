@@ -13,6 +13,7 @@ import { loadOrCreateDevSecret } from "./auth/dev-secret.js";
 import { checkSecret, createTokenVerifier } from "./auth/tokens.js";
 import { createDevTokenRoute } from "./dev-token.js";
 import { createInProcessFanOut } from "./fanout/in-process.js";
+import type { FanOut } from "./fanout/types.js";
 import { listen } from "./http/listener.js";
 import { createRoutes } from "./http/routes.js";
 import { createMetrics } from "./metrics.js";
@@ -42,7 +43,17 @@ export interface RunningServer {
 
 export const DATABASE_FILE = "chatwire.sqlite";
 
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+/** Parts that replace what startServer would build; for tests, and not exported by the package. */
+export interface ServerParts {
+  /** A fan-out in place of the configured one; the server closes it. */
+  fanOut?: FanOut;
+}
+
+export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  return startServerWith(options, {});
+}
+
+export async function startServerWith(options: ServerOptions, parts: ServerParts): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: "silent" });
   const config = resolveOptions(options, logger);
   const dataDir = resolve(config.dataDir);
@@ -58,7 +69,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 
   const metrics = createMetrics();
-  const fanOut = createInProcessFanOut();
+  const fanOut = parts.fanOut ?? createInProcessFanOut();
   const databasePath = join(dataDir, DATABASE_FILE);
   const sqliteStore = openSqliteStore({
     path: databasePath,
@@ -156,6 +167,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
   } catch (error) {
     await store.close();
+    await fanOut.close();
     throw error;
   }
   const retention = startRetention({ store, logger, retentionSeconds: config.retentionSeconds, intervalMs: config.pruneIntervalMs });

@@ -1,27 +1,21 @@
-/** Fan-out within one process: a listener set per user id. */
+/**
+ * Fan-out within one process: a listener set per user id. The store calls
+ * publish after each commit and listeners run synchronously, so no
+ * notification is lost and listeners never hear `undefined`.
+ */
+import { ListenerRegistry } from "./listeners.js";
 import type { FanOut } from "./types.js";
 
 export function createInProcessFanOut(): FanOut {
-  const listeners = new Map<string, Set<(position: number) => void>>();
+  const listeners = new ListenerRegistry();
   return {
+    mayLoseNotifications: false,
     publish(userId, position) {
-      const set = listeners.get(userId);
-      if (set === undefined) return;
-      for (const listener of set) listener(position);
+      listeners.notify(userId, position);
     },
     subscribe(userId, listener) {
-      let set = listeners.get(userId);
-      if (set === undefined) {
-        set = new Set();
-        listeners.set(userId, set);
-      }
-      set.add(listener);
-      return () => {
-        const current = listeners.get(userId);
-        if (current === undefined) return;
-        current.delete(listener);
-        if (current.size === 0) listeners.delete(userId);
-      };
+      listeners.add(userId, listener);
+      return () => void listeners.remove(userId, listener);
     },
     close() {
       listeners.clear();

@@ -6,68 +6,22 @@
  * tokens expired, so an idle stream costs a few small objects and no timer of
  * its own. Wake-ups come from the fan-out; the reader then re-reads the store.
  *
+ * Lost notifications: a stream that wakes for its heartbeat reads the store
+ * before it sends the heartbeat, so an event whose notification never came
+ * goes out at the stream's next heartbeat at the latest, with no extra read.
+ * A waiting long-poll sends no heartbeats, so with a fan-out that may lose
+ * notifications (Redis) the ticker also reads its log head once per
+ * heartbeat interval. The in-process fan-out loses none, so there long-polls
+ * cost no reads while they wait.
+ *
  * A user may have at most `maxStreamsPerUser` readers at once, open streams
  * and waiting long-polls together, because the rate limit bounds only how
  * fast calls start, not how many stay open.
  */
 import type { FanOut } from "../fanout/types.js";
 import { tooManyStreams } from "../rpc/errors.js";
-
-/** One open Subscribe stream. The stream's loop reads the flags after each wake-up. */
-export class LiveStream {
-  /** Position of the last event sent. */
-  position: number;
-  lastFrameAt = 0;
-  heartbeatDue = false;
-  closing = false;
-  readonly userId: string;
-  readonly expiresAtMs: number;
-  #wakePending = false;
-  #resolveWait: (() => void) | undefined;
-  #release: () => void;
-
-  constructor(userId: string, position: number, expiresAtMs: number, release: (stream: LiveStream) => void) {
-    this.userId = userId;
-    this.position = position;
-    this.expiresAtMs = expiresAtMs;
-    this.#release = () => release(this);
-  }
-
-  get expired(): boolean {
-    return Date.now() >= this.expiresAtMs;
-  }
-
-  wake(): void {
-    const resolve = this.#resolveWait;
-    if (resolve === undefined) {
-      this.#wakePending = true;
-      return;
-    }
-    this.#resolveWait = undefined;
-    resolve();
-  }
-
-  /** Resolves at the next wake-up, or at once if one came since the last wait. */
-  wait(): Promise<void> {
-    if (this.#wakePending) {
-      this.#wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      this.#resolveWait = resolve;
-    });
-  }
-
-  /** Records that a frame went out, which postpones the next heartbeat. */
-  frameSent(): void {
-    this.lastFrameAt = Date.now();
-    this.heartbeatDue = false;
-  }
-
-  close(): void {
-    this.#release();
-  }
-}
+import { LiveStream } from "./live-stream.js";
+import { WaitingPoll } from "./waiting-poll.js";
 
 export interface StreamHubOptions {
   fanOut: FanOut;
@@ -86,7 +40,7 @@ export class StreamHub {
   readonly #onWaitingPollsChange: (waiting: number) => void;
   readonly #maxStreamsPerUser: number;
   readonly #streams = new Map<LiveStream, () => void>();
-  readonly #pollers = new Set<() => void>();
+  readonly #polls = new Set<WaitingPoll>();
   /** Open streams plus waiting long-polls by user; users with none have no entry. */
   readonly #readersByUser = new Map<string, number>();
   #ticker: NodeJS.Timeout | undefined;
@@ -119,7 +73,7 @@ export class StreamHub {
     let unsubscribe: () => void;
     try {
       unsubscribe = this.#fanOut.subscribe(userId, (head) => {
-        if (head > stream.position) stream.wake();
+        if (head === undefined || head > stream.position) stream.wake();
       });
     } catch (error) {
       this.#freeSlot(userId);
@@ -134,8 +88,21 @@ export class StreamHub {
     });
     if (this.#closing) stream.closing = true;
     this.#onCountChange(this.#streams.size);
-    this.#ticker ??= setInterval(() => this.#tick(), this.#tickMs).unref();
+    this.#startTicker();
     return stream;
+  }
+
+  #startTicker(): void {
+    this.#ticker ??= setInterval(() => this.#tick(), this.#tickMs).unref();
+  }
+
+  /** Stops the ticker when no stream is open and no waiting poll needs checks. */
+  #stopIdleTicker(): void {
+    const pollsNeedTicks = this.#fanOut.mayLoseNotifications && this.#polls.size > 0;
+    if (this.#streams.size === 0 && !pollsNeedTicks && this.#ticker !== undefined) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+    }
   }
 
   #release(stream: LiveStream): void {
@@ -144,10 +111,7 @@ export class StreamHub {
     this.#streams.delete(stream);
     cleanup();
     this.#onCountChange(this.#streams.size);
-    if (this.#streams.size === 0 && this.#ticker !== undefined) {
-      clearInterval(this.#ticker);
-      this.#ticker = undefined;
-    }
+    this.#stopIdleTicker();
   }
 
   #takeSlot(userId: string): void {
@@ -175,13 +139,21 @@ export class StreamHub {
         stream.wake();
       }
     }
+    if (!this.#fanOut.mayLoseNotifications) return;
+    for (const poll of this.#polls) {
+      if (now >= poll.nextCheckAt) {
+        poll.nextCheckAt = now + this.#heartbeatMs;
+        poll.check();
+      }
+    }
   }
 
   /**
    * Waits until the user's log passes `afterPosition`, `waitMs` passes, the
    * signal aborts or the server shuts down. `headNow` re-reads the head after
    * the listener is registered, so an event committed just before is not
-   * missed. Throws resource_exhausted when the user is at maxStreamsPerUser.
+   * missed, and again on each check (see WaitingPoll). Throws
+   * resource_exhausted when the user is at maxStreamsPerUser.
    */
   async waitForEvents(
     userId: string,
@@ -192,28 +164,28 @@ export class StreamHub {
   ): Promise<void> {
     if (this.#closing || signal.aborted) return;
     this.#takeSlot(userId);
-    let finish = () => {};
-    const done = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
+    const poll = new WaitingPoll(afterPosition, headNow, Date.now() + this.#heartbeatMs);
+    const finish = () => poll.finish();
     let unsubscribe = () => {};
     let timer: NodeJS.Timeout | undefined;
     try {
-      unsubscribe = this.#fanOut.subscribe(userId, (head) => {
-        if (head > afterPosition) finish();
-      });
+      unsubscribe = this.#fanOut.subscribe(userId, (head) => poll.notified(head));
       timer = setTimeout(finish, waitMs);
       signal.addEventListener("abort", finish, { once: true });
-      this.#pollers.add(finish);
-      this.#onWaitingPollsChange(this.#pollers.size);
+      this.#polls.add(poll);
+      this.#onWaitingPollsChange(this.#polls.size);
+      if (this.#fanOut.mayLoseNotifications) this.#startTicker();
       if ((await headNow()) > afterPosition) return;
-      await done;
+      poll.firstCheckDone();
+      await poll.done;
     } finally {
-      if (this.#pollers.delete(finish)) this.#onWaitingPollsChange(this.#pollers.size);
+      poll.finish();
+      if (this.#polls.delete(poll)) this.#onWaitingPollsChange(this.#polls.size);
       clearTimeout(timer);
       signal.removeEventListener("abort", finish);
       unsubscribe();
       this.#freeSlot(userId);
+      this.#stopIdleTicker();
     }
   }
 
@@ -224,7 +196,7 @@ export class StreamHub {
       stream.closing = true;
       stream.wake();
     }
-    for (const finish of this.#pollers) finish();
+    for (const poll of this.#polls) poll.finish();
   }
 
   get openStreams(): number {
