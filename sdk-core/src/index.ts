@@ -26,6 +26,7 @@ export type {
   MetaKey,
   OutboxEntry,
   OutboxFailure,
+  PendingReadMark,
   StorageTransaction,
   TransactionMode,
 } from "./storage/types.js";

@@ -68,6 +68,7 @@ describe("schema migrations", () => {
         conversation: await tx.getConversation("group:launch"),
         messages: await tx.getMessages("group:launch", { limit: 10 }),
         outbox: await tx.listOutbox(),
+        pendingReadMarks: await tx.listPendingReadMarks(),
       }));
       await storage.close();
 
@@ -76,6 +77,7 @@ describe("schema migrations", () => {
       expect(stored.cursor).toBe("c-42");
       expect(stored.conversation?.members.map((member) => member.readSeq)).toEqual([2, 1]);
       expect(stored.messages.map((message) => message.text)).toEqual(["first", "Zoe\u0301 says hi 👋🏽"]);
+      expect(stored.pendingReadMarks).toEqual([]);
       expect(stored.outbox).toStrictEqual([
         {
           clientMessageId: "out-1",
@@ -142,18 +144,20 @@ describe("schema migrations", () => {
   });
 
   describe("a following version", () => {
-    const version2: Migration = {
-      version: 2,
+    const following = latestSchemaVersion + 1;
+    const nextVersion: Migration = {
+      version: following,
       description: "outbox priority",
       sql: "ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
     };
+    const allVersions = Array.from({ length: following }, (_, index) => index + 1);
 
     it("applies on top of version 1 and keeps the outbox rows", async () => {
       const path = await createV1File();
       const db = new Database(path);
       const before = db.prepare("SELECT * FROM outbox ORDER BY position").all();
 
-      const previous = migrate(db, [...migrations, version2]);
+      const previous = migrate(db, [...migrations, nextVersion]);
 
       const after = db
         .prepare(`SELECT ${Object.keys(before[0] as object).join(", ")} FROM outbox ORDER BY position`)
@@ -161,14 +165,14 @@ describe("schema migrations", () => {
       db.close();
       expect(previous).toBe(1);
       expect(after).toEqual(before);
-      expect(versionsOf(path)).toEqual([1, 2]);
+      expect(versionsOf(path)).toEqual(allVersions);
     });
 
     it("leaves the file at its old version when it fails", async () => {
       const path = await createV1File();
       const db = new Database(path);
       const broken: Migration = {
-        version: 2,
+        version: following,
         description: "fails halfway",
         sql: "ALTER TABLE outbox ADD COLUMN priority INTEGER; CREATE TABLE meta (key TEXT)",
       };
@@ -177,23 +181,26 @@ describe("schema migrations", () => {
 
       const columns = (db.pragma("table_info(outbox)") as { name: string }[]).map((column) => column.name);
       const outboxRows = db.prepare("SELECT COUNT(*) FROM outbox").pluck().get();
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
       db.close();
       expect(columns).not.toContain("priority");
       expect(outboxRows).toBe(3);
+      // The versions between 1 and the broken one are rolled back with it.
+      expect(tables).toEqual(["conversations", "messages", "meta", "outbox", "schema_version", "sqlite_sequence"]);
       expect(versionsOf(path)).toEqual([1]);
     });
 
     it("makes this version reject the file, naming both versions", async () => {
       const path = await createV1File();
       const db = new Database(path);
-      migrate(db, [...migrations, version2, { ...version2, version: 3, sql: "SELECT 1" }]);
+      migrate(db, [...migrations, nextVersion, { ...nextVersion, version: following + 1, sql: "SELECT 1" }]);
       db.close();
 
       expect(() => openSqliteStorage(path)).toThrow(
-        `storage file ${path} has schema version 3, but this version of @chatwire/node supports up to schema version ${latestSchemaVersion}`,
+        `storage file ${path} has schema version ${following + 1}, but this version of @chatwire/node supports up to schema version ${latestSchemaVersion}`,
       );
       // Rejecting must not change the file.
-      expect(versionsOf(path)).toEqual([1, 2, 3]);
+      expect(versionsOf(path)).toEqual([...allVersions, following + 1]);
     });
   });
 

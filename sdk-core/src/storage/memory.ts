@@ -5,6 +5,7 @@ import type {
   MessageRecord,
   MetaKey,
   OutboxEntry,
+  PendingReadMark,
   StorageTransaction,
   TransactionMode,
 } from "./types.js";
@@ -33,10 +34,18 @@ interface State {
   messages: Map<string, Map<number, MessageRecord>>;
   /** Entries by clientMessageId; a Map keeps insertion order, and set() on an existing key keeps its place. */
   outbox: Map<string, OutboxEntry>;
+  /** Pending read marks: readSeq by conversation id. */
+  pendingReadMarks: Map<string, number>;
 }
 
 class MemoryStorage implements ChatStorage {
-  #state: State = { meta: new Map(), conversations: new Map(), messages: new Map(), outbox: new Map() };
+  #state: State = {
+    meta: new Map(),
+    conversations: new Map(),
+    messages: new Map(),
+    outbox: new Map(),
+    pendingReadMarks: new Map(),
+  };
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -186,6 +195,26 @@ class MemoryTransaction implements StorageTransaction {
       return false;
     }
     return this.#write("outbox").delete(clientMessageId);
+  }
+
+  async putPendingReadMark(mark: PendingReadMark): Promise<void> {
+    const marks = this.#write("pendingReadMarks");
+    const stored = marks.get(mark.conversationId);
+    if (stored === undefined || mark.readSeq > stored) marks.set(mark.conversationId, mark.readSeq);
+  }
+
+  async listPendingReadMarks(): Promise<PendingReadMark[]> {
+    this.#checkActive();
+    return [...this.#state.pendingReadMarks].map(([conversationId, readSeq]) => ({ conversationId, readSeq }));
+  }
+
+  async deletePendingReadMark(conversationId: string, acknowledgedSeq: number): Promise<boolean> {
+    const stored = this.#state.pendingReadMarks.get(conversationId);
+    if (stored === undefined || stored > acknowledgedSeq) {
+      this.#checkWritable();
+      return false;
+    }
+    return this.#write("pendingReadMarks").delete(conversationId);
   }
 
   async clearSyncedState(): Promise<void> {

@@ -10,6 +10,10 @@
  *   acknowledged by the server. Its durability point is the commit of the
  *   transaction that adds it: once `transaction()` resolves, the entry
  *   survives a process kill.
+ * - A *pending read mark* is a read mark the local user set that the server
+ *   has not acknowledged yet. It is written in the transaction that raises
+ *   the local read mark, so it survives a process kill and is sent again
+ *   after a restart.
  * - *Meta* contains small named values: the device id, the sync cursor, the
  *   position of the last applied event, the user the storage belongs to.
  *
@@ -112,6 +116,13 @@ export interface OutboxEntry {
   failure?: OutboxFailure;
 }
 
+/** A read mark of the local user that the server has not acknowledged yet. */
+export interface PendingReadMark {
+  conversationId: string;
+  /** Highest seq the local user read in the conversation. */
+  readSeq: number;
+}
+
 /** A range of messages of one conversation to read. */
 export interface MessageRange {
   /** Only messages with seq below this one. */
@@ -162,9 +173,24 @@ export interface StorageTransaction {
   deleteOutbox(clientMessageId: string): Promise<boolean>;
 
   /**
+   * Stores a pending read mark. When the conversation has one already, the
+   * higher readSeq is kept, so a stale lower mark never lowers it.
+   */
+  putPendingReadMark(mark: PendingReadMark): Promise<void>;
+  /** Returns every pending read mark, at most one per conversation, in no particular order. */
+  listPendingReadMarks(): Promise<PendingReadMark[]>;
+  /**
+   * Deletes the conversation's pending read mark when its readSeq is at most
+   * `acknowledgedSeq`. A higher mark, raised while the acknowledged one was
+   * on its way, stays pending. Returns whether a mark was deleted.
+   */
+  deletePendingReadMark(conversationId: string, acknowledgedSeq: number): Promise<boolean>;
+
+  /**
    * Deletes conversations, messages, the cursor and the position, so the
    * client can rebuild from an empty cursor after the server reported its
-   * cursor expired. Keeps the outbox, the device id and the user id.
+   * cursor expired. Keeps the outbox, the pending read marks, the device id
+   * and the user id.
    */
   clearSyncedState(): Promise<void>;
 }

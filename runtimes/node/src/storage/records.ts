@@ -3,6 +3,7 @@ import type {
   MemberRecord,
   MessageRecord,
   OutboxEntry,
+  PendingReadMark,
 } from "@chatwire/sdk-core";
 
 // Rows as better-sqlite3 returns them: INTEGER columns come back as numbers
@@ -41,6 +42,15 @@ export interface OutboxRow {
   failure_code: string | null;
   failure_message: string | null;
   failure_reason: string | null;
+}
+
+export interface PendingReadMarkRow {
+  conversation_id: string;
+  read_seq: number;
+}
+
+export function fromPendingReadMarkRow(row: PendingReadMarkRow): PendingReadMark {
+  return { conversationId: row.conversation_id, readSeq: row.read_seq };
 }
 
 export function toConversationRow(record: ConversationRecord): ConversationRow {

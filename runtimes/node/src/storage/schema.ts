@@ -72,6 +72,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_by_conversation ON outbox (conversation_id, position);
     `,
   },
+  {
+    version: 2,
+    description: "read marks the server has not acknowledged yet",
+    sql: `
+      CREATE TABLE pending_read_marks (
+        conversation_id TEXT PRIMARY KEY NOT NULL,
+        read_seq INTEGER NOT NULL CHECK (read_seq >= 0)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version this build of the adapter writes. */

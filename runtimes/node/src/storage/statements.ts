@@ -1,5 +1,11 @@
 import type Database from "better-sqlite3";
-import type { ConversationRow, MessageRow, MessageValues, OutboxRow } from "./records.js";
+import type {
+  ConversationRow,
+  MessageRow,
+  MessageValues,
+  OutboxRow,
+  PendingReadMarkRow,
+} from "./records.js";
 
 type Statement<P extends unknown[] | {} = unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -30,6 +36,12 @@ export interface Statements {
   listOutboxOf: Statement<[conversationId: string], OutboxRow>;
   updateOutbox: Statement<OutboxRow>;
   deleteOutbox: Statement<[clientMessageId: string]>;
+
+  /** Inserts a mark, or raises the stored one and never lowers it. */
+  putPendingReadMark: Statement<[conversationId: string, readSeq: number]>;
+  listPendingReadMarks: Statement<[], PendingReadMarkRow>;
+  /** Deletes the conversation's mark when it is at most the acknowledged seq. */
+  deletePendingReadMark: Statement<[conversationId: string, acknowledgedSeq: number]>;
 }
 
 export interface MessageWindow {
@@ -112,5 +124,14 @@ export function prepareStatements(db: Database.Database): Statements {
       WHERE client_message_id = @client_message_id
     `),
     deleteOutbox: db.prepare("DELETE FROM outbox WHERE client_message_id = ?"),
+
+    putPendingReadMark: db.prepare(`
+      INSERT INTO pending_read_marks (conversation_id, read_seq) VALUES (?, ?)
+      ON CONFLICT (conversation_id) DO UPDATE SET read_seq = MAX(read_seq, excluded.read_seq)
+    `),
+    listPendingReadMarks: db.prepare("SELECT conversation_id, read_seq FROM pending_read_marks"),
+    deletePendingReadMark: db.prepare(
+      "DELETE FROM pending_read_marks WHERE conversation_id = ? AND read_seq <= ?",
+    ),
   };
 }

@@ -4,6 +4,7 @@ import type {
   MessageRecord,
   MetaKey,
   OutboxEntry,
+  PendingReadMark,
   StorageTransaction,
   TransactionMode,
 } from "@chatwire/sdk-core";
@@ -11,6 +12,7 @@ import {
   fromConversationRow,
   fromMessageRow,
   fromOutboxRow,
+  fromPendingReadMarkRow,
   toConversationRow,
   toOutboxRow,
 } from "./records.js";
@@ -143,6 +145,19 @@ export function createSqliteTransaction(
     async deleteOutbox(clientMessageId: string) {
       check("deleteOutbox", true);
       return statements.deleteOutbox.run(clientMessageId).changes > 0;
+    },
+
+    async putPendingReadMark(mark: PendingReadMark) {
+      check("putPendingReadMark", true);
+      statements.putPendingReadMark.run(mark.conversationId, mark.readSeq);
+    },
+    async listPendingReadMarks() {
+      check("listPendingReadMarks", false);
+      return statements.listPendingReadMarks.all().map(fromPendingReadMarkRow);
+    },
+    async deletePendingReadMark(conversationId: string, acknowledgedSeq: number) {
+      check("deletePendingReadMark", true);
+      return statements.deletePendingReadMark.run(conversationId, acknowledgedSeq).changes > 0;
     },
 
     async clearSyncedState() {
