@@ -7,6 +7,12 @@
  * `receiptDebounceMs` timer, and every change until it fires joins the same
  * call. A read mark shortens the wait to zero. A failed call keeps its marks
  * and retries with backoff.
+ *
+ * Durability: markRead() stores the read mark as a pending read mark in the
+ * transaction that lowers the unread count. The first start() reads the
+ * stored ones back, so a mark the server never acknowledged is sent after a
+ * restart. An acknowledgement, or a rejection for good, deletes the stored
+ * mark up to the seq that was sent.
  */
 import { Code } from "@connectrpc/connect";
 import { withTokenRefresh } from "../connection/auth.js";
@@ -16,6 +22,7 @@ import type { RetryingCallerContext } from "../connection/retrying-caller.js";
 import { ChatError } from "../errors/chat-error.js";
 import { classifyFailure } from "../errors/classify.js";
 import type { TimerHandle } from "../options.js";
+import type { PendingReadMark } from "../storage/types.js";
 import { findMember } from "../sync/records.js";
 import { recountUnread } from "../sync/unread.js";
 
@@ -26,8 +33,12 @@ export interface ReceiptsContext extends RetryingCallerContext {
   onCommitted(conversationIds: readonly string[]): void;
 }
 
-// TODO: marks not yet acknowledged live in memory only, because storage has no field for them. A
-// read mark raised just before the app is killed is raised locally but never reaches the server.
+/**
+ * The marks of one conversation not yet acknowledged. The read mark is also
+ * in storage. NOTE: the delivered mark is kept in memory only, so after a
+ * process kill it reaches the server with the next message applied or read
+ * in that conversation.
+ */
 interface PendingMark {
   deliveredSeq: number;
   readSeq: number;
@@ -42,6 +53,8 @@ export class Receipts {
   #failures = 0;
   #inFlight: Promise<void> | undefined;
   #lifetime: AbortController | undefined;
+  /** The read of the stored pending read marks into `#pending`. Unset before the first start() and after a failed read. */
+  #restored: Promise<void> | undefined;
 
   constructor(context: ReceiptsContext) {
     this.#context = context;
@@ -50,6 +63,7 @@ export class Receipts {
   start(): void {
     if (this.#lifetime !== undefined) return;
     this.#lifetime = new AbortController();
+    this.#restored ??= this.#restorePendingReadMarks();
     if (this.#hasWork()) this.#schedule(0);
   }
 
@@ -101,6 +115,7 @@ export class Receipts {
       self.deliveredSeq = Math.max(self.deliveredSeq, self.readSeq);
       await recountUnread(tx, conversation, userId);
       await tx.putConversation(conversation);
+      if (self.readSeq > 0) await tx.putPendingReadMark({ conversationId, readSeq: self.readSeq });
       return self.readSeq;
     });
     this.#context.onCommitted([conversationId]);
@@ -114,8 +129,42 @@ export class Receipts {
   async flushNow(): Promise<void> {
     if (this.#timer !== undefined) this.#context.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#restored;
     await this.#inFlight;
     if (this.#hasWork()) await this.#send();
+  }
+
+  async #restorePendingReadMarks(): Promise<void> {
+    const { storage, logger } = this.#context;
+    let marks: PendingReadMark[];
+    try {
+      marks = await storage.transaction("readonly", (tx) => tx.listPendingReadMarks());
+    } catch (error) {
+      this.#restored = undefined;
+      logger.warn({ err: error }, "reading the pending read marks failed; they are read again at the next start");
+      return;
+    }
+    if (marks.length === 0) return;
+    for (const mark of marks) this.#raise(mark.conversationId, mark.readSeq, mark.readSeq);
+    logger.info({ marks: marks.length }, "sending read marks stored before the last stop");
+    this.#schedule(0);
+  }
+
+  /** Deletes stored pending read marks up to the seqs that were sent, once the server acknowledged or rejected them for good. */
+  async #forgetReadMarks(marks: readonly PendingReadMark[]): Promise<void> {
+    const settled = marks.filter((mark) => mark.readSeq > 0);
+    if (settled.length === 0) return;
+    try {
+      await this.#context.storage.transaction("readwrite", async (tx) => {
+        for (const mark of settled) await tx.deletePendingReadMark(mark.conversationId, mark.readSeq);
+      });
+    } catch (error) {
+      // Sending a mark again is harmless, because the server keeps the maximum.
+      this.#context.logger.warn(
+        { err: error, conversationIds: settled.map((mark) => mark.conversationId) },
+        "deleting acknowledged read marks from storage failed; they are sent again after the next start",
+      );
+    }
   }
 
   #raise(conversationId: string, deliveredSeq: number, readSeq: number): void {
@@ -169,6 +218,7 @@ export class Receipts {
     });
     // The server rejects marks for conversations the user left; they would fail the whole call.
     const sendable = marks.filter((mark) => !removed.has(mark.conversationId));
+    await this.#forgetReadMarks(marks.filter((mark) => removed.has(mark.conversationId)));
     const ackCursor = cursor !== this.#lastAckedCursor ? cursor : "";
     if (sendable.length === 0 && ackCursor === "") return;
 
@@ -193,6 +243,7 @@ export class Receipts {
       if (ackCursor !== "") this.#lastAckedCursor = ackCursor;
       this.#failures = 0;
       logger.debug({ marks: sendable.length, cursor: ackCursor !== "" }, "acknowledged");
+      await this.#forgetReadMarks(sendable);
     } catch (thrown) {
       const error = ChatError.from(thrown);
       const action = classifyFailure(error, lifetime.signal.aborted);
@@ -206,6 +257,7 @@ export class Receipts {
         case "resync":
           for (const mark of sendable) this.#pending.delete(mark.conversationId);
           logger.warn({ err: error, code: error.codeName }, "server rejected the receipt marks; they are dropped");
+          await this.#forgetReadMarks(sendable);
           return;
         case "wait":
           this.#retryAfter(action.delayMs, error);
