@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openSqliteStorage } from "@chatwire/node";
 import { createMemoryStorage } from "@chatwire/sdk-core/memory";
 import { describeStorageContract } from "../src/storage/contract.js";
+import { sqliteSchemaV1 } from "./support/sqlite-schema-v1.js";
 
 describeStorageContract("node sqlite", async () => {
   const directory = await mkdtemp(join(tmpdir(), "chatwire-storage-"));
@@ -11,6 +12,7 @@ describeStorageContract("node sqlite", async () => {
   return {
     storage: openSqliteStorage(path),
     reopen: async () => openSqliteStorage(path),
+    previousVersion: sqliteSchemaV1(join(directory, "schema-v1.db")),
     cleanup: () => rm(directory, { recursive: true, force: true }),
   };
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach } from "vitest";
 import type { ChatStorage, StorageTransaction } from "@chatwire/sdk-core";
+import type { PreviousVersionDatabase } from "./previous-version.js";
 
 /** A fresh, empty storage for one test, as an adapter's test file provides it. */
 export interface StorageUnderTest {
@@ -9,6 +10,12 @@ export interface StorageUnderTest {
    * Omit it for adapters that keep nothing across instances (memory).
    */
   reopen?: () => Promise<ChatStorage>;
+  /**
+   * A second database of this test, created at the adapter's previous schema
+   * version, for the migration tests. Omit it for adapters that keep nothing
+   * across instances (memory).
+   */
+  previousVersion?: PreviousVersionDatabase;
   /** Releases what the test used (temporary files), after the storage is closed. */
   cleanup(): Promise<void>;
 }
@@ -19,12 +26,20 @@ export type OpenStorage = () => Promise<StorageUnderTest>;
 export interface StorageHarness {
   readonly storage: ChatStorage;
   readonly canReopen: boolean;
+  /** The adapter's previous-version database of this test, when it provides one. */
+  readonly previousVersion: PreviousVersionDatabase | undefined;
   write<T>(run: (tx: StorageTransaction) => Promise<T>): Promise<T>;
   read<T>(run: (tx: StorageTransaction) => Promise<T>): Promise<T>;
   /** Closes the storage; the harness does not close it again after the test. */
   close(): Promise<void>;
   /** Closes the storage and continues the test on the reopened one. */
   reopen(): Promise<void>;
+  /**
+   * Closes the storage and continues the test on the previous-version
+   * database, opened by the current code, which migrates it. A later
+   * reopen() opens that database again.
+   */
+  openPreviousVersion(): Promise<void>;
 }
 
 /** Registers hooks that open a fresh storage before each test and release it after. */
@@ -32,11 +47,13 @@ export function useStorage(open: OpenStorage): StorageHarness {
   let current: StorageUnderTest | undefined;
   let storage: ChatStorage | undefined;
   let closed = false;
+  let reopenCurrent: (() => Promise<ChatStorage>) | undefined;
 
   beforeEach(async () => {
     current = await open();
     storage = current.storage;
     closed = false;
+    reopenCurrent = current.reopen;
   });
 
   afterEach(async () => {
@@ -46,6 +63,7 @@ export function useStorage(open: OpenStorage): StorageHarness {
       await current?.cleanup();
       current = undefined;
       storage = undefined;
+      reopenCurrent = undefined;
     }
   });
 
@@ -61,6 +79,9 @@ export function useStorage(open: OpenStorage): StorageHarness {
     get canReopen() {
       return current?.reopen !== undefined;
     },
+    get previousVersion() {
+      return current?.previousVersion;
+    },
     write: (run) => live().transaction("readwrite", run),
     read: (run) => live().transaction("readonly", run),
     async close() {
@@ -68,11 +89,18 @@ export function useStorage(open: OpenStorage): StorageHarness {
       await live().close();
     },
     async reopen() {
-      const reopen = current?.reopen;
-      if (reopen === undefined) throw new Error("this adapter does not provide reopen()");
+      if (reopenCurrent === undefined) throw new Error("this adapter does not provide reopen()");
       if (!closed) await harness.close();
-      storage = await reopen();
+      storage = await reopenCurrent();
       closed = false;
+    },
+    async openPreviousVersion() {
+      const previous = current?.previousVersion;
+      if (previous === undefined) throw new Error("this adapter does not provide previousVersion");
+      if (!closed) await harness.close();
+      storage = await previous.open();
+      closed = false;
+      reopenCurrent = () => previous.open();
     },
   };
   return harness;

@@ -22,12 +22,13 @@ async function seed(h: StorageHarness): Promise<void> {
         failure: { code: "invalid_argument", message: "too long", reason: "TEXT_TOO_LONG" },
       }),
     );
+    await tx.putPendingReadMark({ conversationId: "group:launch", readSeq: 3 });
   });
 }
 
 export function describeClearSyncedState(h: StorageHarness): void {
   describe("clearSyncedState", () => {
-    it("keeps the outbox, device id and user id and clears the rest", async () => {
+    it("keeps the outbox, read marks and ids, clears the rest", async () => {
       await seed(h);
       const before = await takeSnapshot(h, conversationIds);
 
@@ -38,6 +39,7 @@ export function describeClearSyncedState(h: StorageHarness): void {
       expect(after.conversations).toEqual([]);
       expect(after.messages).toStrictEqual({ "group:launch": [], "direct:alice-bob": [] });
       expect(after.outbox).toStrictEqual(before.outbox);
+      expect(after.pendingReadMarks).toStrictEqual([{ conversationId: "group:launch", readSeq: 3 }]);
       expect(await h.read((tx) => tx.getConversation("group:launch"))).toBeUndefined();
     });
 

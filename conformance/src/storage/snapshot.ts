@@ -1,11 +1,13 @@
 import type { StorageHarness } from "./harness.js";
-import type { ConversationRecord, MessageRecord, MetaKey, OutboxEntry } from "@chatwire/sdk-core";
+import type { ConversationRecord, MessageRecord, MetaKey, OutboxEntry, PendingReadMark } from "@chatwire/sdk-core";
 
 export interface StorageSnapshot {
   meta: Partial<Record<MetaKey, string>>;
   conversations: ConversationRecord[];
   messages: Record<string, MessageRecord[]>;
   outbox: OutboxEntry[];
+  /** Marks sorted by conversationId, because the contract leaves their order open. */
+  pendingReadMarks: PendingReadMark[];
 }
 
 const metaKeys: readonly MetaKey[] = ["userId", "deviceId", "cursor", "position"];
@@ -30,6 +32,17 @@ export function takeSnapshot(h: StorageHarness, conversationIds: readonly string
       conversations: await tx.listConversations(),
       messages,
       outbox: await tx.listOutbox(),
+      pendingReadMarks: sortMarks(await tx.listPendingReadMarks()),
     };
   });
+}
+
+/** Sorts marks in place by conversationId, comparing UTF-16 code units, and returns them. */
+export function sortMarks(marks: PendingReadMark[]): PendingReadMark[] {
+  return marks.sort((a, b) => compareCodeUnits(a.conversationId, b.conversationId));
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }

@@ -1,3 +1,5 @@
+import { readTranscriptFile } from "./transcript-file.js";
+
 /** A text that must round-trip through storage unchanged, with what makes it hard. */
 export interface HardText {
   label: string;
@@ -9,33 +11,19 @@ interface TranscriptLine {
   text: string;
 }
 
-// The file sits at conformance/fixtures; this module runs from
-// conformance/src/storage (tests) or conformance/dist/src/storage (built).
-const transcriptCandidates = ["../../fixtures/conversation.jsonl", "../../../fixtures/conversation.jsonl"];
+/**
+ * Returns the content of the transcript fixture, conformance/fixtures/conversation.jsonl:
+ * one JSON object per line with the fields `n` and `text`.
+ */
+export type TranscriptLoader = () => Promise<string>;
 
 /**
  * Reads every text of the shared transcript fixture, plus control characters
- * the transcript lacks.
- *
- * TODO: this reads the file with node:fs; a browser run of the suite needs
- * the transcript served or bundled.
+ * the transcript lacks. The default loader reads the file with node:fs, and
+ * a browser run passes a loader that returns a bundled or served copy.
  */
-export async function loadHardTexts(): Promise<HardText[]> {
-  const { readFile } = await import("node:fs/promises");
-  let content: string | undefined;
-  for (const candidate of transcriptCandidates) {
-    try {
-      content = await readFile(new URL(candidate, import.meta.url), "utf8");
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-  }
-  if (content === undefined) {
-    throw new Error(
-      `conversation.jsonl not found at ${transcriptCandidates.join(" or ")} relative to ${import.meta.url}`,
-    );
-  }
+export async function loadHardTexts(loadTranscript: TranscriptLoader = readTranscriptFile): Promise<HardText[]> {
+  const content = await loadTranscript();
 
   const texts: HardText[] = content
     .split("\n")

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StorageHarness } from "./harness.js";
 import { sampleConversation, sampleMessage, sampleMessages, sampleOutboxEntry } from "./samples.js";
-import { takeSnapshot } from "./snapshot.js";
+import { sortMarks, takeSnapshot } from "./snapshot.js";
 import type { StorageTransaction } from "@chatwire/sdk-core";
 
 const conversationIds = ["group:launch", "direct:alice-bob"];
@@ -16,6 +16,8 @@ async function seed(h: StorageHarness): Promise<void> {
     await tx.putMessages(sampleMessages("group:launch", [1, 2, 3]));
     await tx.addOutbox(sampleOutboxEntry("id-1"));
     await tx.addOutbox(sampleOutboxEntry("id-2"));
+    await tx.putPendingReadMark({ conversationId: "group:launch", readSeq: 2 });
+    await tx.putPendingReadMark({ conversationId: "group:old", readSeq: 5 });
   });
 }
 
@@ -31,6 +33,9 @@ async function writeEverything(tx: StorageTransaction): Promise<void> {
   await tx.addOutbox(sampleOutboxEntry("id-3"));
   await tx.updateOutbox(sampleOutboxEntry("id-1", { attempts: 7 }));
   await tx.deleteOutbox("id-2");
+  await tx.putPendingReadMark({ conversationId: "group:launch", readSeq: 3 });
+  await tx.putPendingReadMark({ conversationId: "direct:alice-bob", readSeq: 1 });
+  await tx.deletePendingReadMark("group:old", 5);
 }
 
 /** Lets other queued work run, as a callback awaiting many operations would. */
@@ -109,6 +114,10 @@ export function describeTransactions(h: StorageHarness): void {
         ["id-1", 7],
         ["id-3", 0],
       ]);
+      expect(after.pendingReadMarks).toStrictEqual([
+        { conversationId: "direct:alice-bob", readSeq: 1 },
+        { conversationId: "group:launch", readSeq: 3 },
+      ]);
     });
 
     it("see their own writes before the commit", async () => {
@@ -126,6 +135,7 @@ export function describeTransactions(h: StorageHarness): void {
           outbox: (await tx.listOutbox()).map((entry) => entry.clientMessageId),
           attempts: (await tx.getOutbox("id-1"))?.attempts,
           deleted: await tx.getOutbox("id-2"),
+          marks: sortMarks(await tx.listPendingReadMarks()),
         };
         await tx.clearSyncedState();
         const afterClear = {
@@ -151,6 +161,10 @@ export function describeTransactions(h: StorageHarness): void {
         outbox: ["id-1", "id-3"],
         attempts: 7,
         deleted: undefined,
+        marks: [
+          { conversationId: "direct:alice-bob", readSeq: 1 },
+          { conversationId: "group:launch", readSeq: 3 },
+        ],
       });
       expect(seen.afterClear).toStrictEqual({ cursor: undefined, listed: 0, messages: 0 });
     });

@@ -1,15 +1,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { StorageHarness } from "./harness.js";
 import { sampleConversation, sampleMessage, sampleOutboxEntry } from "./samples.js";
-import { largeText, loadHardTexts, type HardText } from "./texts.js";
+import { sortMarks } from "./snapshot.js";
+import { largeText, loadHardTexts, type HardText, type TranscriptLoader } from "./texts.js";
 
 const hundredKilobytes = 100 * 1024;
 
-export function describeValues(h: StorageHarness): void {
+export function describeValues(h: StorageHarness, loadTranscript?: TranscriptLoader): void {
   describe("values", () => {
     let texts: HardText[] = [];
     beforeAll(async () => {
-      texts = await loadHardTexts();
+      texts = await loadHardTexts(loadTranscript);
     });
 
     it("uses a transcript with every hard kind of text", () => {
@@ -91,6 +92,65 @@ export function describeValues(h: StorageHarness): void {
       expect(stored.message === text, "message text equal").toBe(true);
       expect(stored.outbox === text, "outbox text equal").toBe(true);
       expect(stored.meta === text, "meta value equal").toBe(true);
+    });
+
+    it("round-trips every text as a pending read mark's conversation id", async () => {
+      await h.write(async (tx) => {
+        for (const [index, entry] of texts.entries()) {
+          await tx.putPendingReadMark({ conversationId: entry.text, readSeq: index + 1 });
+        }
+      });
+
+      const stored = new Map(
+        (await h.read((tx) => tx.listPendingReadMarks())).map((mark) => [mark.conversationId, mark.readSeq]),
+      );
+      // Texts that occur twice share one mark, which keeps the higher readSeq.
+      const expected = new Map<string, number>();
+      texts.forEach((entry, index) => expected.set(entry.text, index + 1));
+      expect(stored.size).toBe(expected.size);
+      for (const entry of texts) {
+        expect(stored.get(entry.text), entry.label).toBe(expected.get(entry.text));
+      }
+      const lastIndex = texts.length - 1;
+      expect(await h.write((tx) => tx.deletePendingReadMark(texts[lastIndex]!.text, lastIndex + 1))).toBe(true);
+    });
+
+    it("keeps pending read marks of canonically equivalent ids apart", async () => {
+      // The same visible name, composed (NFC) and decomposed (NFD).
+      const composed = "group:Zo\u00e9";
+      const decomposed = "group:Zoe\u0301";
+
+      await h.write(async (tx) => {
+        await tx.putPendingReadMark({ conversationId: composed, readSeq: 1 });
+        await tx.putPendingReadMark({ conversationId: decomposed, readSeq: 2 });
+      });
+      await h.write((tx) => tx.deletePendingReadMark(composed, 1));
+
+      expect(await h.read((tx) => tx.listPendingReadMarks())).toStrictEqual([
+        { conversationId: decomposed, readSeq: 2 },
+      ]);
+    });
+
+    it("round-trips large pending read marks", async () => {
+      // A 100 KB conversation id, and seqs up to the largest safe integer.
+      const id = largeText(texts, hundredKilobytes);
+      const largest = Number.MAX_SAFE_INTEGER;
+
+      await h.write(async (tx) => {
+        await tx.putPendingReadMark({ conversationId: id, readSeq: largest - 1 });
+        await tx.putPendingReadMark({ conversationId: id, readSeq: largest });
+        await tx.putPendingReadMark({ conversationId: "group:launch", readSeq: 2 ** 40 + 1 });
+        await tx.putPendingReadMark({ conversationId: id, readSeq: 2 ** 40 });
+      });
+
+      const marks = sortMarks(await h.read((tx) => tx.listPendingReadMarks()));
+      expect(marks).toHaveLength(2);
+      expect(marks.find((mark) => mark.conversationId === "group:launch")?.readSeq).toBe(2 ** 40 + 1);
+      const large = marks.find((mark) => mark.conversationId.length > 1_000);
+      expect(large?.conversationId === id, "100 KB id equal").toBe(true);
+      expect(large?.readSeq).toBe(largest);
+      expect(await h.write((tx) => tx.deletePendingReadMark(id, largest - 1))).toBe(false);
+      expect(await h.write((tx) => tx.deletePendingReadMark(id, largest))).toBe(true);
     });
 
     it("round-trips a conversation with 1,000 members", async () => {
