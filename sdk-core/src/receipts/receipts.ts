@@ -36,8 +36,8 @@ export interface ReceiptsContext extends RetryingCallerContext {
 /**
  * The marks of one conversation not yet acknowledged. The read mark is also
  * in storage. NOTE: the delivered mark is kept in memory only, so after a
- * process kill it reaches the server with the next message applied or read
- * in that conversation.
+ * process kill it reaches the server only with the conversation's next
+ * message from another member, or with the next read mark.
  */
 interface PendingMark {
   deliveredSeq: number;
