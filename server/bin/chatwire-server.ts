@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import type { JSONWebKeySet } from "jose";
 import { pino, type Level } from "pino";
 import { MIN_SECRET_BYTES } from "../src/auth/tokens.js";
-import { startServer, type ServerOptions } from "../src/index.js";
+import { migratePostgres, startServer, type ServerOptions } from "../src/index.js";
+import { checkDatabaseUrl } from "../src/options.js";
+import { checkSchemaName, describeDatabase } from "../src/store/postgres/pool.js";
 import { SERVER_VERSION } from "../src/version.js";
 import { UsageError, helpText, parseFlags, type FlagValues } from "./flags.js";
 
@@ -54,6 +56,9 @@ function toOptions(values: FlagValues): ServerOptions {
   set("rateLimit", get<number>("rate-limit"));
   set("retentionSeconds", get<number>("retention-seconds"));
   set("sqliteSynchronous", get<"full" | "normal">("sqlite-synchronous"));
+  set("databaseUrl", get<string>("database-url"));
+  set("databasePoolMax", get<number>("database-pool-max"));
+  set("databaseSchema", get<string>("database-schema"));
   set("headersTimeoutMs", get<number>("headers-timeout-ms"));
   set("requestTimeoutMs", get<number>("request-timeout-ms"));
   set("idleTimeoutMs", get<number>("idle-timeout-ms"));
@@ -71,11 +76,52 @@ function toOptions(values: FlagValues): ServerOptions {
   return options;
 }
 
+/** Checks the flags of `chatwire-server migrate`; the other server flags are accepted and unused. */
+function toMigrateOptions(values: FlagValues): { connectionString: string; schema: string } {
+  const url = values.get("database-url") as string | undefined;
+  if (url === undefined) {
+    throw new UsageError("migrate needs --database-url (or CHATWIRE_DATABASE_URL), as in postgres://user@host:5432/database");
+  }
+  try {
+    return {
+      connectionString: checkDatabaseUrl(url),
+      schema: checkSchemaName((values.get("database-schema") as string | undefined) ?? "chatwire", "--database-schema"),
+    };
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^databaseUrl/, "--database-url"));
+  }
+}
+
+/** Runs `chatwire-server migrate`: applies pending PostgreSQL migrations and returns the exit code. */
+async function migrate(values: FlagValues): Promise<number> {
+  const logger = pino({ level: (values.get("log-level") as Level | "silent" | undefined) ?? "info" });
+  let options;
+  try {
+    options = toMigrateOptions(values);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`chatwire-server: ${error.message}\n`);
+    return 2;
+  }
+  const where = { ...describeDatabase(options.connectionString), schema: options.schema };
+  try {
+    // migratePostgres logs the versions it applied.
+    const result = await migratePostgres({ ...options, logger });
+    if (result.applied.length === 0) logger.info({ ...where, version: result.version }, "PostgreSQL schema was already current");
+    return 0;
+  } catch (error) {
+    logger.fatal({ ...where, err: error }, "PostgreSQL migration failed; check --database-url and that the server is running");
+    return 1;
+  }
+}
+
 async function main(): Promise<number> {
   let parsed;
   let options: ServerOptions;
+  const args = process.argv.slice(2);
+  const command = args[0] === "migrate" ? "migrate" : "serve";
   try {
-    parsed = parseFlags(process.argv.slice(2), process.env);
+    parsed = parseFlags(command === "migrate" ? args.slice(1) : args, process.env);
     if (parsed.help) {
       process.stdout.write(`${helpText()}\n`);
       return 0;
@@ -84,6 +130,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${SERVER_VERSION}\n`);
       return 0;
     }
+    if (command === "migrate") return await migrate(parsed.values);
     options = toOptions(parsed.values);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -103,7 +150,9 @@ async function main(): Promise<number> {
         ? "; another process uses the port: pick another with --port"
         : code === "SQLITE_BUSY"
           ? "; another chatwire-server uses this data directory: stop it or pick another --data-dir"
-          : "";
+          : options.databaseUrl !== undefined
+            ? "; check --database-url and that PostgreSQL is running"
+            : "";
     logger.fatal({ err: error }, `chatwire server failed to start${hint}`);
     return 1;
   }

@@ -22,7 +22,7 @@ export interface Flag {
 export const FLAGS: Flag[] = [
   { name: "port", env: "PORT", kind: "integer", defaultText: "8080", min: 0, max: 65_535, help: "TCP port for HTTP/1.1 and HTTP/2 (h2c); 0 picks a free port." },
   { name: "host", env: "HOST", kind: "string", defaultText: "127.0.0.1", help: "Address to listen on. Use 0.0.0.0 in a container so that the published port reaches the server." },
-  { name: "data-dir", env: "DATA_DIR", kind: "string", placeholder: "<path>", defaultText: "./data", help: "Directory of the SQLite database (chatwire.sqlite) and the development secret." },
+  { name: "data-dir", env: "DATA_DIR", kind: "string", placeholder: "<path>", defaultText: "./data", help: "Directory of the SQLite database (chatwire.sqlite, unused with --database-url) and the development secret." },
   { name: "dev", env: "CHATWIRE_DEV", kind: "boolean", defaultText: "off", help: "Development mode: serves GET /dev/token?user=<id>[&ttl=<seconds>] and, without a secret or key set, signs with a secret generated once and kept in the data directory. Never enable it where others can reach the server." },
   { name: "jwt-secret", env: "CHATWIRE_JWT_SECRET", kind: "string", help: "HS256 secret for bearer tokens, at least 32 bytes. Prefer the environment variable: command lines are visible to other users." },
   { name: "jwks-file", env: "CHATWIRE_JWKS_FILE", kind: "string", placeholder: "<path>", help: "JSON Web Key Set file with public keys for asymmetric tokens (EdDSA, ES256, RS256, ...)." },
@@ -38,6 +38,9 @@ export const FLAGS: Flag[] = [
   { name: "rate-limit", env: "CHATWIRE_RATE_LIMIT", kind: "integer", defaultText: "100", unit: "requests/s per user", min: 0, max: 1_000_000, help: "Token bucket per user with bursts of twice the rate; 0 disables it." },
   { name: "retention-seconds", env: "CHATWIRE_RETENTION_SECONDS", kind: "integer", defaultText: "2592000 (30 days)", unit: "seconds", min: 1, max: 9_007_199_254_740, help: "How long events are kept; older cursors get CURSOR_EXPIRED." },
   { name: "sqlite-synchronous", env: "CHATWIRE_SQLITE_SYNCHRONOUS", kind: "choice", choices: ["full", "normal"], defaultText: "full", help: "full fsyncs every commit (acknowledged messages survive power loss); normal survives process crashes only." },
+  { name: "database-url", env: "CHATWIRE_DATABASE_URL", kind: "string", placeholder: "<url>", help: "PostgreSQL URL, as in postgres://user:password@host:5432/database. When set, the data lives in PostgreSQL instead of SQLite, and several servers can share it. Prefer the environment variable when the URL contains a password: command lines are visible to other users." },
+  { name: "database-pool-max", env: "CHATWIRE_DATABASE_POOL_MAX", kind: "integer", defaultText: "10", unit: "connections", min: 1, max: 10_000, help: "Maximum number of PostgreSQL connections this server opens at once. Keep the sum over all servers below the database's max_connections." },
+  { name: "database-schema", env: "CHATWIRE_DATABASE_SCHEMA", kind: "string", placeholder: "<name>", defaultText: "chatwire", help: "PostgreSQL schema of the tables, created with them when missing: 1 to 63 characters of a-z, 0-9 and '_'." },
   { name: "headers-timeout-ms", env: "CHATWIRE_HEADERS_TIMEOUT_MS", kind: "integer", defaultText: "10000", unit: "ms", min: 10, max: 3_600_000, help: "Deadline for a new connection to send complete HTTP/1.1 request headers or the HTTP/2 preface and SETTINGS; restarts after each response on HTTP/1.1 keep-alive." },
   { name: "request-timeout-ms", env: "CHATWIRE_REQUEST_TIMEOUT_MS", kind: "integer", defaultText: "60000", unit: "ms", min: 10, max: 3_600_000, help: "Deadline for a request body after its headers." },
   { name: "idle-timeout-ms", env: "CHATWIRE_IDLE_TIMEOUT_MS", kind: "integer", defaultText: "60000", unit: "ms", min: 10, max: 3_600_000, help: "How long an HTTP/2 session without open streams may stay silent before it is closed; sessions with a Subscribe or long-poll open stay." },
@@ -133,9 +136,15 @@ function wrap(text: string, width: number): string[] {
 export function helpText(): string {
   const lines = [
     "Usage: chatwire-server [flags]",
+    "       chatwire-server migrate --database-url <url> [--database-schema <name>]",
     "",
     "Runs the chatwire reference server: Connect, gRPC and gRPC-Web over HTTP/1.1",
-    "and cleartext HTTP/2 on one port, with an embedded SQLite database.",
+    "and cleartext HTTP/2 on one port, with an embedded SQLite database, or with",
+    "PostgreSQL (--database-url) shared by several servers.",
+    "",
+    "migrate creates the PostgreSQL schema or brings it to this version, then exits.",
+    "The server also does this when it starts, so the command is optional; several",
+    "servers or migrate commands may run it at once.",
     "",
     "Flags (each can also be set by the environment variable shown; the flag wins):",
     "",
@@ -163,7 +172,8 @@ export function helpText(): string {
     "Endpoints besides the RPCs: GET /healthz (200, or 503 while shutting down), GET /metrics",
     "(Prometheus), GET /dev/token in development mode. SIGTERM or SIGINT shuts down gracefully.",
     "",
-    "Exit codes: 0 after a clean shutdown, 1 when the server fails, 2 for invalid flags.",
+    "Exit codes: 0 after a clean shutdown or a completed migrate, 1 when the server or",
+    "the migration fails, 2 for invalid flags.",
   );
   return lines.join("\n");
 }

@@ -7,8 +7,13 @@
  * // connect clients to server.url with "Authorization: Bearer <token>"
  * await server.close();
  * ```
+ *
+ * With `databaseUrl` the server keeps its data in PostgreSQL, so several
+ * servers can share it. `migratePostgres` applies the schema on its own, for
+ * a deployment step before the servers start.
  */
 export { startServer, type RunningServer } from "./server.js";
 export type { ServerOptions } from "./options.js";
 export type * from "./store/types.js";
 export { mintToken, type MintTokenOptions } from "./auth/tokens.js";
+export { migratePostgres, type MigrateOptions } from "./store/postgres/postgres-store.js";

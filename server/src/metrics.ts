@@ -4,6 +4,7 @@
  * not share counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { PoolStats } from "./store/postgres/pool.js";
 
 export interface ServerMetrics {
   registry: Registry;
@@ -79,4 +80,32 @@ export function createMetrics(): ServerMetrics {
       registers: [registry],
     }),
   };
+}
+
+/** Adds gauges for the PostgreSQL connection pool, read from `counts` at each scrape. */
+export function addPostgresPoolGauges(registry: Registry, counts: () => PoolStats): void {
+  new Gauge({
+    name: "chatwire_postgres_pool_connections",
+    help: "PostgreSQL connections the pool has open, idle or in use.",
+    registers: [registry],
+    collect() {
+      this.set(counts().total);
+    },
+  });
+  new Gauge({
+    name: "chatwire_postgres_pool_idle_connections",
+    help: "PostgreSQL connections open and not in use.",
+    registers: [registry],
+    collect() {
+      this.set(counts().idle);
+    },
+  });
+  new Gauge({
+    name: "chatwire_postgres_pool_waiting_clients",
+    help: "Store calls waiting for a free PostgreSQL connection.",
+    registers: [registry],
+    collect() {
+      this.set(counts().waiting);
+    },
+  });
 }

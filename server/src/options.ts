@@ -2,6 +2,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { JSONWebKeySet } from "jose";
 import type { Logger } from "pino";
+import { checkSchemaName } from "./store/postgres/pool.js";
 import type { Store } from "./store/types.js";
 
 export interface ServerOptions {
@@ -12,7 +13,10 @@ export interface ServerOptions {
    * use 0.0.0.0 in a container so that the published port reaches it.
    */
   host?: string;
-  /** Directory of the SQLite database (and the development secret). Created when missing. Default "./data". */
+  /**
+   * Directory of the SQLite database (unused with databaseUrl) and the
+   * development secret. Created when missing. Default "./data".
+   */
   dataDir?: string;
   /**
    * Development mode: serves GET /dev/token and, without jwtSecret or jwks,
@@ -56,6 +60,21 @@ export interface ServerOptions {
   retentionSeconds?: number;
   /** How often expired events are deleted, in ms. Default 600,000 (10 minutes). */
   pruneIntervalMs?: number;
+  /**
+   * PostgreSQL connection URL (postgres:// or postgresql://). When set, the
+   * server keeps its data in PostgreSQL instead of SQLite, so several
+   * servers can share it. Unset: SQLite in dataDir.
+   */
+  databaseUrl?: string;
+  /**
+   * Maximum number of PostgreSQL connections this server opens at once.
+   * Default 10: a write uses a connection for a few milliseconds, and
+   * PostgreSQL's own default max_connections of 100 leaves room for several
+   * servers.
+   */
+  databasePoolMax?: number;
+  /** PostgreSQL schema of the tables, created with them when missing. Default "chatwire". */
+  databaseSchema?: string;
   /**
    * SQLite durability. "full" (default) fsyncs every commit so acknowledged
    * messages survive a power loss; "normal" survives process crashes only.
@@ -106,7 +125,7 @@ export interface ServerOptions {
   interceptors?: Interceptor[];
 }
 
-type OptionalOptions = "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience" | "decorateStore";
+type OptionalOptions = "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience" | "decorateStore" | "databaseUrl";
 
 export type ResolvedOptions = Required<Omit<ServerOptions, OptionalOptions>> & Pick<ServerOptions, OptionalOptions>;
 
@@ -125,6 +144,8 @@ export const DEFAULTS = {
   retentionSeconds: 30 * 24 * 60 * 60,
   pruneIntervalMs: 10 * 60 * 1000,
   sqliteSynchronous: "full",
+  databasePoolMax: 10,
+  databaseSchema: "chatwire",
   shutdownGraceMs: 10_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 60_000,
@@ -138,6 +159,22 @@ function checkInteger(name: string, value: number, min: number, max: number): nu
     throw new RangeError(`${name} is ${value}; use a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** Checks that a databaseUrl is a postgres:// or postgresql:// URL; the message never shows the URL, which may contain a password. */
+export function checkDatabaseUrl(url: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    throw new RangeError(
+      "databaseUrl is not a PostgreSQL URL; use postgres://user:password@host:5432/database",
+    );
+  }
+  return url;
 }
 
 /** Fills in defaults and checks ranges; throws a RangeError that names the option. */
@@ -179,6 +216,9 @@ export function resolveOptions(options: ServerOptions, logger: Logger): Resolved
     ),
     pruneIntervalMs: checkInteger("pruneIntervalMs", options.pruneIntervalMs ?? DEFAULTS.pruneIntervalMs, 10, 2 ** 31 - 1),
     sqliteSynchronous: options.sqliteSynchronous ?? DEFAULTS.sqliteSynchronous,
+    databaseUrl: options.databaseUrl === undefined ? undefined : checkDatabaseUrl(options.databaseUrl),
+    databasePoolMax: checkInteger("databasePoolMax", options.databasePoolMax ?? DEFAULTS.databasePoolMax, 1, 10_000),
+    databaseSchema: checkSchemaName(options.databaseSchema ?? DEFAULTS.databaseSchema, "databaseSchema"),
     readMaxBytes: checkInteger(
       "readMaxBytes",
       options.readMaxBytes ?? Math.max(MIB, maxMessageBytes + 64 * 1024),

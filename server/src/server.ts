@@ -3,7 +3,7 @@
  * one running server, and takes it down again in order.
  */
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { JsonReadOptions } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -23,7 +23,7 @@ import { createConversationService } from "./rpc/conversation-service.js";
 import { createServerInterceptor } from "./rpc/interceptor.js";
 import { createRateLimiter } from "./rpc/rate-limit.js";
 import type { ServiceDeps } from "./rpc/service-deps.js";
-import { openSqliteStore } from "./store/sqlite/sqlite-store.js";
+import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/types.js";
 import { StreamHub } from "./streams/hub.js";
 import { startRetention } from "./retention.js";
@@ -41,7 +41,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DATABASE_FILE = "chatwire.sqlite";
+export { DATABASE_FILE } from "./store/open-store.js";
 
 /** Parts that replace what startServer would build; for tests, and not exported by the package. */
 export interface ServerParts {
@@ -70,11 +70,10 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
 
   const metrics = createMetrics();
   const fanOut = parts.fanOut ?? createInProcessFanOut();
-  const databasePath = join(dataDir, DATABASE_FILE);
-  const sqliteStore = openSqliteStore({
-    path: databasePath,
-    synchronous: config.sqliteSynchronous,
-    observer: {
+  const opened = await openStore(
+    config,
+    dataDir,
+    {
       eventsCommitted(heads) {
         for (const [userId, position] of heads) fanOut.publish(userId, position);
       },
@@ -83,15 +82,14 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
         for (const seconds of latencies) metrics.commitLatency.observe(seconds);
       },
     },
-    onCommitError(error, writes) {
-      logger.error({ err: error, writes }, "store commit failed; the writes were rejected with unavailable");
-    },
-  });
+    metrics,
+    logger,
+  );
   let store: Store;
   try {
-    store = config.decorateStore?.(sqliteStore) ?? sqliteStore;
+    store = config.decorateStore?.(opened.store) ?? opened.store;
   } catch (error) {
-    await sqliteStore.close();
+    await opened.store.close();
     throw error;
   }
   const hub = new StreamHub({
@@ -178,9 +176,7 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
   logger.info(
     {
       url,
-      store: "sqlite",
-      database: databasePath,
-      synchronous: config.sqliteSynchronous,
+      ...opened.description,
       dev: config.dev,
       auth: [secret === undefined ? undefined : "HS256", config.jwks === undefined ? undefined : "JWKS"].filter(Boolean),
     },

@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runServerCommand } from "./support/command.js";
 import { directConversation, send, startTestServer, tempDir, type TestServer } from "./support/server.js";
 
 let test: TestServer;
@@ -58,19 +57,7 @@ describe("HTTP endpoints", () => {
 });
 
 describe("chatwire-server command", () => {
-  const bin = fileURLToPath(new URL("../bin/chatwire-server.ts", import.meta.url));
-
-  function run(args: string[], env: Record<string, string> = {}) {
-    const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-    return { child, exited, output: () => output };
-  }
+  const run = runServerCommand;
 
   it("documents every flag in --help", async () => {
     const help = run(["--help"]);

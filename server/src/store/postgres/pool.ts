@@ -3,7 +3,7 @@ import { Pool, TypeOverrides, types } from "pg";
 import type { Logger } from "pino";
 
 export interface PoolSettings {
-  /** Most connections open at once. Default 10. */
+  /** Maximum number of connections open at once. Default 10. */
   max?: number;
   /** How long an unused connection stays open, in ms. Default 30,000. */
   idleTimeoutMs?: number;
@@ -104,12 +104,14 @@ export function describeDatabase(connectionString: string): { host: string; port
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Checks a schema name: 1 to 63 characters of a-z, 0-9 and '_', not starting with a digit. */
-export function checkSchemaName(schema: string): string {
+/**
+ * Checks a schema name: 1 to 63 characters of a-z, 0-9 and '_', not starting
+ * with a digit. Throws a RangeError that names `option`.
+ */
+export function checkSchemaName(schema: string, option = "schema"): string {
   if (!SCHEMA_NAME.test(schema)) {
     throw new RangeError(
-      `schema ${JSON.stringify(schema)} is not a valid schema name: use 1 to 63 characters of a-z, 0-9 and '_', ` +
-        "not starting with a digit",
+      `${option} is ${JSON.stringify(schema)}; use 1 to 63 characters of a-z, 0-9 and '_', not starting with a digit`,
     );
   }
   return schema;
