@@ -1,5 +1,5 @@
 /**
- * Cost of one small commit in the SQLite store, without RPCs.
+ * Cost of one small commit in the SQLite or PostgreSQL store, without RPCs.
  *
  * Sends `rate` messages per second for `seconds` into 10 direct
  * conversations, one write per event-loop turn, the way the latency
@@ -8,31 +8,42 @@
  * write to its commit (p50, p99, max), how much of it the slowest commits
  * take (WAL checkpoints and fsync outliers), and the process CPU per message.
  *
- *   npx tsx server/bench/store-commit.ts [seconds=5] [rate=1000] [synchronous=full]
+ *   npx tsx server/bench/store-commit.ts [seconds=5] [rate=1000] [full|normal|postgres]
+ *
+ * "full" and "normal" set SQLite's synchronous mode. "postgres" uses the
+ * PostgreSQL store in a schema of its own (chatwire_test_<random>, dropped
+ * afterwards) in the database at CHATWIRE_BENCH_DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/test.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConversationKind } from "@chatwire/gen";
+import { Client, escapeIdentifier } from "pg";
+import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import type { Store, StoreObserver } from "../src/store/types.js";
 
 const seconds = Number(process.argv[2] ?? 5);
 const rate = Number(process.argv[3] ?? 1000);
-const synchronous = process.argv[4] === "normal" ? "normal" : "full";
+const mode = process.argv[4] === "normal" || process.argv[4] === "postgres" ? process.argv[4] : "full";
+const databaseUrl = process.env.CHATWIRE_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const schema = `chatwire_test_${randomBytes(8).toString("hex")}`;
 
 const dataDir = mkdtempSync(join(tmpdir(), "chatwire-store-bench-"));
 const commits: Array<{ size: number; ms: number }> = [];
 let commitStarted = 0;
-const store = openSqliteStore({
-  path: join(dataDir, "chatwire.db"),
-  synchronous,
-  observer: {
-    eventsCommitted() {},
-    batchCommitted(size) {
-      commits.push({ size, ms: performance.now() - commitStarted });
-    },
+const observer: StoreObserver = {
+  eventsCommitted() {},
+  batchCommitted(size) {
+    commits.push({ size, ms: performance.now() - commitStarted });
   },
-});
+};
+const store: Store =
+  mode === "postgres"
+    ? await openPostgresStore({ connectionString: databaseUrl, schema, applicationName: schema, observer })
+    : openSqliteStore({ path: join(dataDir, "chatwire.db"), synchronous: mode, observer });
 
 try {
   const conversations: string[] = [];
@@ -78,7 +89,7 @@ try {
   const slowest = times.slice(Math.floor(times.length * 0.99)).reduce((a, b) => a + b, 0);
   const over2ms = times.filter((ms) => ms > 2);
   console.log(
-    `${commits.length} commits, synchronous=${synchronous}: p50 ${at(0.5).toFixed(3)} ms, p99 ${at(0.99).toFixed(3)} ms, ` +
+    `${commits.length} commits, ${mode === "postgres" ? "postgres" : `sqlite synchronous=${mode}`}: p50 ${at(0.5).toFixed(3)} ms, p99 ${at(0.99).toFixed(3)} ms, ` +
       `max ${at(1).toFixed(3)} ms, mean ${(sum / times.length).toFixed(3)} ms; slowest 1% hold ${((100 * slowest) / sum).toFixed(1)}% ` +
       `of commit time; ${over2ms.length} over 2 ms, ${over2ms.reduce((a, b) => a + b, 0).toFixed(0)} ms in all; process CPU ${((cpu.user + cpu.system) / total).toFixed(0)} µs per message ` +
       `(user ${(cpu.user / total).toFixed(0)}, system ${(cpu.system / total).toFixed(0)})`,
@@ -86,4 +97,10 @@ try {
 } finally {
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
+  if (mode === "postgres") {
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${escapeIdentifier(schema)} CASCADE`);
+    await client.end();
+  }
 }

@@ -148,6 +148,45 @@ describe.skipIf(!available)("PostgreSQL store failures", () => {
     expect(store.poolStats().waiting).toBe(0);
   });
 
+  it("rejects with unavailable after the statement timeout", async () => {
+    const { store, schema } = await openStore({ statementTimeoutMs: 200 });
+    const locker = await lockingClient();
+    clients.push(locker);
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${schema}.user_logs IN ACCESS EXCLUSIVE MODE`);
+
+    const { error } = await expectConnectError(store.logBounds("alice"), Code.Unavailable);
+    expect(error.message).toContain("a statement was canceled (57014: canceling statement due to statement timeout)");
+    await locker.query("ROLLBACK");
+    expect(await store.logBounds("alice")).toEqual({ head: 0, prunedThrough: 0 });
+  });
+
+  it("runs a write again after a deadlock", async () => {
+    const { logger, lines } = captureLogs();
+    const { store, schema } = await openStore({ logger });
+    const id = await createGroup(store, "alice", ["bob"]);
+    const locker = await lockingClient();
+    clients.push(locker);
+    await locker.query("BEGIN");
+    await locker.query(`SELECT 1 FROM ${schema}.user_logs WHERE user_id = 'bob' FOR UPDATE`);
+
+    // The send locks the conversation row, then waits for bob's log head.
+    // Taking the conversation row here closes the cycle. The send's backend
+    // waited first, so its deadlock check (after deadlock_timeout, 1 s by
+    // default) runs first and aborts the send.
+    const sending = sendText(store, "alice", id, "after a deadlock");
+    await waitForLockWait(schema);
+    await locker.query(`SELECT 1 FROM ${schema}.conversations WHERE conversation_id = $1 FOR UPDATE`, [id]);
+    await locker.query("ROLLBACK");
+
+    const sent = await sending;
+    expect(sent.message.seq).toBe(1n);
+    const retried = lines.filter((line) => line.msg === "PostgreSQL transaction conflicted with a concurrent one; running it again");
+    expect(retried).toHaveLength(1);
+    expect(retried[0]).toMatchObject({ operation: "sendMessage", sqlState: "40P01", attempt: 1 });
+    expect((await store.readEvents("bob", 0, 10)).map((event) => Number(event.position))).toEqual([1, 2]);
+  });
+
   it("recovers by itself after the database was down", async () => {
     const target = new URL(TEST_DATABASE_URL);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
