@@ -5,7 +5,8 @@ import type { JSONWebKeySet } from "jose";
 import { pino, type Level } from "pino";
 import { MIN_SECRET_BYTES } from "../src/auth/tokens.js";
 import { migratePostgres, startServer, type ServerOptions } from "../src/index.js";
-import { checkDatabaseUrl } from "../src/options.js";
+import { RedisConnectionError } from "../src/fanout/redis-connection.js";
+import { checkDatabaseUrl, checkRedisUrl } from "../src/options.js";
 import { checkSchemaName, describeDatabase } from "../src/store/postgres/pool.js";
 import { SERVER_VERSION } from "../src/version.js";
 import { UsageError, helpText, parseFlags, type FlagValues } from "./flags.js";
@@ -22,6 +23,13 @@ function readJwks(path: string): JSONWebKeySet {
     throw new UsageError(`--jwks-file ${JSON.stringify(path)} is not a JSON Web Key Set: expected {"keys": [...]} with at least one key`);
   }
   return parsed as JSONWebKeySet;
+}
+
+/** Replaces option names in a message from src/options.ts with their flags. */
+function flagNames(message: string): string {
+  return message
+    .replace(/\bredisUrl\b/g, "--redis-url (CHATWIRE_REDIS_URL)")
+    .replace(/\bdatabaseUrl\b/g, "--database-url (CHATWIRE_DATABASE_URL)");
 }
 
 function toOptions(values: FlagValues): ServerOptions {
@@ -59,6 +67,16 @@ function toOptions(values: FlagValues): ServerOptions {
   set("databaseUrl", get<string>("database-url"));
   set("databasePoolMax", get<number>("database-pool-max"));
   set("databaseSchema", get<string>("database-schema"));
+  const redisUrl = get<string>("redis-url");
+  if (redisUrl !== undefined) {
+    try {
+      checkRedisUrl(redisUrl, options.databaseUrl);
+    } catch (error) {
+      throw new UsageError(flagNames((error as Error).message));
+    }
+  }
+  set("redisUrl", redisUrl);
+  set("redisChannelPrefix", get<string>("redis-channel-prefix"));
   set("headersTimeoutMs", get<number>("headers-timeout-ms"));
   set("requestTimeoutMs", get<number>("request-timeout-ms"));
   set("idleTimeoutMs", get<number>("idle-timeout-ms"));
@@ -150,9 +168,11 @@ async function main(): Promise<number> {
         ? "; another process uses the port: pick another with --port"
         : code === "SQLITE_BUSY"
           ? "; another chatwire-server uses this data directory: stop it or pick another --data-dir"
-          : options.databaseUrl !== undefined
-            ? "; check --database-url and that PostgreSQL is running"
-            : "";
+          : error instanceof RedisConnectionError
+            ? ""
+            : options.databaseUrl !== undefined
+              ? "; check --database-url and that PostgreSQL is running"
+              : "";
     logger.fatal({ err: error }, `chatwire server failed to start${hint}`);
     return 1;
   }

@@ -2,6 +2,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { JSONWebKeySet } from "jose";
 import type { Logger } from "pino";
+import { redisAddress } from "./fanout/redis-connection.js";
 import { checkSchemaName } from "./store/postgres/pool.js";
 import type { Store } from "./store/types.js";
 
@@ -76,6 +77,18 @@ export interface ServerOptions {
   /** PostgreSQL schema of the tables, created with them when missing. Default "chatwire". */
   databaseSchema?: string;
   /**
+   * Redis URL (redis://, or rediss:// for TLS) of the fan-out that wakes
+   * readers on the other servers of a deployment after each commit.
+   * Requires databaseUrl, because servers that wake each other must share
+   * one store. Unset: the in-process fan-out of a single server.
+   */
+  redisUrl?: string;
+  /**
+   * Prefix of the fan-out's Redis channel names, so that several
+   * deployments can share one Redis. Default "chatwire:".
+   */
+  redisChannelPrefix?: string;
+  /**
    * SQLite durability. "full" (default) fsyncs every commit so acknowledged
    * messages survive a power loss; "normal" survives process crashes only.
    */
@@ -125,7 +138,7 @@ export interface ServerOptions {
   interceptors?: Interceptor[];
 }
 
-type OptionalOptions = "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience" | "decorateStore" | "databaseUrl";
+type OptionalOptions = "jwtSecret" | "jwks" | "jwtIssuer" | "jwtAudience" | "decorateStore" | "databaseUrl" | "redisUrl";
 
 export type ResolvedOptions = Required<Omit<ServerOptions, OptionalOptions>> & Pick<ServerOptions, OptionalOptions>;
 
@@ -146,6 +159,7 @@ export const DEFAULTS = {
   sqliteSynchronous: "full",
   databasePoolMax: 10,
   databaseSchema: "chatwire",
+  redisChannelPrefix: "chatwire:",
   shutdownGraceMs: 10_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 60_000,
@@ -172,6 +186,22 @@ export function checkDatabaseUrl(url: string): string {
   if (protocol !== "postgres:" && protocol !== "postgresql:") {
     throw new RangeError(
       "databaseUrl is not a PostgreSQL URL; use postgres://user:password@host:5432/database",
+    );
+  }
+  return url;
+}
+
+/**
+ * Checks that redisUrl is a Redis URL and comes with databaseUrl; the
+ * messages never show the URL, which may contain a password.
+ */
+export function checkRedisUrl(url: string, databaseUrl: string | undefined): string {
+  redisAddress(url);
+  if (databaseUrl === undefined) {
+    throw new Error(
+      "redisUrl is set without databaseUrl. Servers that share Redis must share a PostgreSQL store: " +
+        "the others cannot read this server's SQLite file, so their messages would never reach its readers. " +
+        "Set databaseUrl or remove redisUrl",
     );
   }
   return url;
@@ -219,6 +249,8 @@ export function resolveOptions(options: ServerOptions, logger: Logger): Resolved
     databaseUrl: options.databaseUrl === undefined ? undefined : checkDatabaseUrl(options.databaseUrl),
     databasePoolMax: checkInteger("databasePoolMax", options.databasePoolMax ?? DEFAULTS.databasePoolMax, 1, 10_000),
     databaseSchema: checkSchemaName(options.databaseSchema ?? DEFAULTS.databaseSchema, "databaseSchema"),
+    redisUrl: options.redisUrl === undefined ? undefined : checkRedisUrl(options.redisUrl, options.databaseUrl),
+    redisChannelPrefix: options.redisChannelPrefix ?? DEFAULTS.redisChannelPrefix,
     readMaxBytes: checkInteger(
       "readMaxBytes",
       options.readMaxBytes ?? Math.max(MIB, maxMessageBytes + 64 * 1024),

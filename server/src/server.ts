@@ -12,7 +12,7 @@ import { pino } from "pino";
 import { loadOrCreateDevSecret } from "./auth/dev-secret.js";
 import { checkSecret, createTokenVerifier } from "./auth/tokens.js";
 import { createDevTokenRoute } from "./dev-token.js";
-import { createInProcessFanOut } from "./fanout/in-process.js";
+import { openFanOut, type OpenedFanOut } from "./fanout/open-fan-out.js";
 import type { FanOut } from "./fanout/types.js";
 import { listen } from "./http/listener.js";
 import { createRoutes } from "./http/routes.js";
@@ -69,27 +69,36 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
   }
 
   const metrics = createMetrics();
-  const fanOut = parts.fanOut ?? createInProcessFanOut();
-  const opened = await openStore(
-    config,
-    dataDir,
-    {
-      eventsCommitted(heads) {
-        for (const [userId, position] of heads) fanOut.publish(userId, position);
+  const fanOutOpened: OpenedFanOut =
+    parts.fanOut === undefined ? await openFanOut(config, metrics, logger) : { fanOut: parts.fanOut, description: { fanOut: "custom" } };
+  const fanOut = fanOutOpened.fanOut;
+  let opened;
+  try {
+    opened = await openStore(
+      config,
+      dataDir,
+      {
+        eventsCommitted(heads) {
+          for (const [userId, position] of heads) fanOut.publish(userId, position);
+        },
+        batchCommitted(size, latencies) {
+          metrics.commitBatchSize.observe(size);
+          for (const seconds of latencies) metrics.commitLatency.observe(seconds);
+        },
       },
-      batchCommitted(size, latencies) {
-        metrics.commitBatchSize.observe(size);
-        for (const seconds of latencies) metrics.commitLatency.observe(seconds);
-      },
-    },
-    metrics,
-    logger,
-  );
+      metrics,
+      logger,
+    );
+  } catch (error) {
+    await fanOut.close();
+    throw error;
+  }
   let store: Store;
   try {
     store = config.decorateStore?.(opened.store) ?? opened.store;
   } catch (error) {
     await opened.store.close();
+    await fanOut.close();
     throw error;
   }
   const hub = new StreamHub({
@@ -177,6 +186,7 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
     {
       url,
       ...opened.description,
+      ...fanOutOpened.description,
       dev: config.dev,
       auth: [secret === undefined ? undefined : "HS256", config.jwks === undefined ? undefined : "JWKS"].filter(Boolean),
     },

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { Writable } from "node:stream";
 import { createClient } from "@connectrpc/connect";
 import { ChatService, ConversationService, type SubscribeResponse } from "@chatwire/gen";
 import { Redis } from "ioredis";
-import { pino, type Logger } from "pino";
+import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../src/index.js";
 import { createRedisFanOut, type RedisFanOut, type RedisFanOutHooks } from "../src/fanout/redis.js";
@@ -23,23 +22,12 @@ import {
   tempDir,
   type UserClients,
 } from "./support/server.js";
+import { captureLogs } from "./support/logs.js";
 import { TEST_REDIS_URL, requireService } from "./support/services.js";
 
 const redisAvailable = await requireService("Redis");
 
 const silent = pino({ level: "silent" });
-
-/** A logger whose JSON lines are kept in `lines`. */
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: "info" }, destination), lines };
-}
 
 interface Recorder {
   /** Positions the listener heard, `undefined` included. */
@@ -72,7 +60,7 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
   const prefix = `chatwire_test_${randomUUID()}:`;
   const channels = new ChannelNames(prefix);
   const received: number[] = [];
-  const logs = capturingLogger();
+  const logs = captureLogs();
   let nodeA: RedisFanOut;
   let nodeB: RedisFanOut;
   let admin: Redis;

@@ -55,9 +55,15 @@ export function createConnection(url: string, connectionName: string, connectTim
   });
 }
 
+/** The first connection to Redis failed; the message names the address and the socket error. */
+export class RedisConnectionError extends Error {
+  override name = "RedisConnectionError";
+}
+
 /**
  * Connects once and resolves when the connection is ready. On failure it
- * stops the connection's reconnect loop and rejects with the socket error.
+ * stops the connection's reconnect loop and rejects with a
+ * RedisConnectionError.
  */
 export async function connectOnce(redis: Redis, role: string, address: string): Promise<void> {
   let socketError: Error | undefined;
@@ -70,9 +76,10 @@ export async function connectOnce(redis: Redis, role: string, address: string): 
   } catch (error) {
     redis.disconnect();
     const reason = (socketError ?? (error as Error)).message;
-    throw new Error(`failed to connect the fan-out ${role} to Redis at ${address}: ${reason}. Check that Redis is running and the URL is right`, {
-      cause: socketError ?? error,
-    });
+    throw new RedisConnectionError(
+      `failed to connect the fan-out ${role} to Redis at ${address}: ${reason}. Check that Redis is running and the URL is right`,
+      { cause: socketError ?? error },
+    );
   } finally {
     redis.off("error", onError);
   }
