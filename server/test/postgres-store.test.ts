@@ -3,7 +3,7 @@ import { ConversationKind, ErrorReason, type Event } from "@chatwire/gen";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { uuidV7 } from "../src/ids.js";
 import { LATEST_VERSION } from "../src/store/postgres/migrations.js";
-import { PRUNE_LOGS_PER_STEP } from "../src/store/postgres/event-log.js";
+import { PRUNE_EVENTS_PER_STEP, PRUNE_LOGS_PER_STEP } from "../src/store/postgres/event-log.js";
 import {
   migratePostgres,
   openPostgresStore,
@@ -243,6 +243,23 @@ describe.skipIf(!available)("PostgreSQL", () => {
         expect(await store.logBounds("alice")).toEqual({ head: others.length, prunedThrough: others.length });
         expect(await store.logBounds("user7")).toEqual({ head: 1, prunedThrough: 1 });
         expect(await store.readEvents("alice", 0, 10)).toEqual([]);
+      });
+
+      it("prunes a large backlog of one log in several steps", async () => {
+        const schema = schemas.next();
+        const store = await openStore(schema);
+        const backlog = PRUNE_EVENTS_PER_STEP * 2 + 500;
+        await adminQuery(`INSERT INTO ${schema}.user_logs (user_id, head, pruned_through) VALUES ('backlog', $1, 0)`, [backlog]);
+        await adminQuery(
+          `INSERT INTO ${schema}.events (user_id, position, created_at, payload)
+           SELECT 'backlog', g, g, '\\x' FROM generate_series(1, $1::bigint) AS g`,
+          [backlog],
+        );
+        const progress: number[] = [];
+        const deleted = await store.pruneEvents(Date.now(), (deletedSoFar) => progress.push(deletedSoFar));
+        expect(deleted).toBe(backlog);
+        expect(progress).toEqual([PRUNE_EVENTS_PER_STEP, PRUNE_EVENTS_PER_STEP * 2, backlog]);
+        expect(await store.logBounds("backlog")).toEqual({ head: backlog, prunedThrough: backlog });
       });
     });
   });

@@ -108,9 +108,17 @@ export async function logBounds(db: Queryable, statements: Statements, userId: s
 export const PRUNE_LOGS_PER_STEP = 200;
 
 /**
- * Deletes the expired prefix of up to PRUNE_LOGS_PER_STEP logs and raises
- * their pruned_through. Returns the logs touched, each with the position it
- * was pruned through, and the number of events deleted; the caller repeats
+ * Oldest expired events one prune step looks at. Within a log, lower
+ * positions are older events, so a step deletes about this many events at
+ * most.
+ */
+export const PRUNE_EVENTS_PER_STEP = 10_000;
+
+/**
+ * Deletes the expired prefix of up to PRUNE_LOGS_PER_STEP logs, as far as
+ * the oldest PRUNE_EVENTS_PER_STEP expired events reach, and raises their
+ * pruned_through. Returns the logs touched, each with the position it was
+ * pruned through, and the number of events deleted; the caller repeats
  * while logs were touched.
  */
 export async function pruneStep(
@@ -121,6 +129,7 @@ export async function pruneStep(
   const expired = await query<{ user_id: string; through: number }>(client, statements.expiredLogs, [
     cutoffMs,
     PRUNE_LOGS_PER_STEP,
+    PRUNE_EVENTS_PER_STEP,
   ]);
   if (expired.length === 0) return { logs: [], events: 0 };
   const userIds = expired.map((row) => row.user_id);

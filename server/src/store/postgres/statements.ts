@@ -115,8 +115,16 @@ const SQL = {
   eventsAfter: `SELECT position, payload FROM {schema}.events
       WHERE user_id = $1 AND position > $2 ORDER BY position LIMIT $3`,
   logBounds: "SELECT head, pruned_through FROM {schema}.user_logs WHERE user_id = $1",
-  expiredLogs: `SELECT user_id, max(position) AS through FROM {schema}.events
-      WHERE created_at < $1 GROUP BY user_id LIMIT $2`,
+  // Only the oldest $3 expired events are looked at, so that one prune step
+  // stays well within the statement timeout however large the backlog is.
+  expiredLogs: `SELECT user_id, max(position) AS through FROM (
+        SELECT user_id, position FROM {schema}.events
+         WHERE created_at < $1
+         ORDER BY created_at
+         LIMIT $3
+      ) AS oldest
+      GROUP BY user_id
+      LIMIT $2`,
   lockLogs: `SELECT user_id FROM {schema}.user_logs WHERE user_id = ANY($1::text[])
       ORDER BY user_id FOR UPDATE`,
   raisePrunedThrough: `UPDATE {schema}.user_logs AS l SET pruned_through = GREATEST(l.pruned_through, t.through)
