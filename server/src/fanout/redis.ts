@@ -9,7 +9,12 @@
  *   the new head of the user's log, the sender's node id and the publish
  *   time (see redis-notification.ts).
  * - The mode is sharded pub/sub (SPUBLISH/SSUBSCRIBE) when the server has it
- *   (Redis 7.0 and later), and classic PUBLISH/SUBSCRIBE otherwise.
+ *   (Redis 7.0 and later), and classic PUBLISH/SUBSCRIBE otherwise. It is
+ *   detected once, at the first connection.
+ *
+ * TODO: Redis Cluster needs ioredis's Cluster client, which sends each
+ * SSUBSCRIBE to the shard that owns the channel. This standalone client gets
+ * MOVED errors there, so readers would wait for their heartbeats.
  *
  * publish() calls local listeners at once and queues the notification.
  * Queued notifications go out as one pipeline, one per user with the highest
