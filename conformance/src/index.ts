@@ -1,7 +1,8 @@
 /**
  * The chatwire conformance suite: end-to-end scenarios written once and run
- * against every client runtime, the runtime contract they drive, a fault
- * proxy for network failures and a launcher for real server processes.
+ * against every client runtime, the runtime contract they drive, the
+ * black-box server suite, a fault proxy for network failures and a launcher
+ * for real server processes.
  *
  * The storage contract suite (`src/storage/`) needs vitest and is imported
  * by path from test files, not from this entry point.
@@ -16,5 +17,6 @@ export {
   type ServerProcess,
   type ServerProcessOptions,
 } from "./server-process.js";
+export * from "./server-suite/index.js";
 export * from "./tags.js";
 export type * from "./report/types.js";

@@ -1,0 +1,41 @@
+/** Every server case, in the order a run takes them. */
+import type { ServerCase } from "../types.js";
+import { authCases } from "./auth.js";
+import { bodyCases } from "./bodies.js";
+import { cursorCases } from "./cursors.js";
+import { fieldCases } from "./fields.js";
+import { heartbeatCases } from "./heartbeats.js";
+import { historyCases } from "./history.js";
+import { idempotencyCases } from "./idempotency.js";
+import { limitCases } from "./limits.js";
+import { longPollCases } from "./long-poll.js";
+import { membershipCases } from "./membership.js";
+import { orderingCases } from "./ordering.js";
+import { rateLimitCases } from "./rate-limit.js";
+import { retentionCases } from "./retention.js";
+import { streamLimitCases } from "./stream-limit.js";
+import { transportCases } from "./transports.js";
+
+export const serverCases: readonly ServerCase[] = [
+  ...transportCases,
+  ...authCases,
+  ...idempotencyCases,
+  ...orderingCases,
+  ...cursorCases,
+  ...historyCases,
+  ...longPollCases,
+  ...heartbeatCases,
+  ...membershipCases,
+  ...limitCases,
+  ...fieldCases,
+  ...bodyCases,
+  ...streamLimitCases,
+  ...rateLimitCases,
+  ...retentionCases,
+];
+
+const ids = new Set<string>();
+for (const serverCase of serverCases) {
+  if (ids.has(serverCase.id)) throw new Error(`two server cases share the id ${serverCase.id}`);
+  ids.add(serverCase.id);
+}
