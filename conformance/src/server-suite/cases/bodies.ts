@@ -8,6 +8,9 @@
  * binary: servers built on @connectrpc/connect 2.1.1 return it before any
  * handler runs. So a binary body may get invalid_argument or internal; any
  * other code fails.
+ *
+ * TODO: a body larger than the server reads (resource_exhausted) is not
+ * sent, because ServerLimits does not advertise that size.
  */
 import assert from "node:assert/strict";
 
