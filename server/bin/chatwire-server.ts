@@ -63,6 +63,7 @@ function toOptions(values: FlagValues): ServerOptions {
   set("maxStreamsPerUser", get<number>("max-streams-per-user"));
   set("rateLimit", get<number>("rate-limit"));
   set("retentionSeconds", get<number>("retention-seconds"));
+  set("pruneIntervalMs", get<number>("prune-interval-ms"));
   set("sqliteSynchronous", get<"full" | "normal">("sqlite-synchronous"));
   set("databaseUrl", get<string>("database-url"));
   set("databasePoolMax", get<number>("database-pool-max"));

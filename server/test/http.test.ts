@@ -62,7 +62,7 @@ describe("chatwire-server command", () => {
   it("documents every flag in --help", async () => {
     const help = run(["--help"]);
     expect(await help.exited).toBe(0);
-    for (const flag of ["--port", "--host", "--data-dir", "--dev", "--jwt-secret", "--jwks-file", "--jwt-issuer", "--jwt-audience", "--max-message-bytes", "--max-members", "--max-page-size", "--max-long-poll-ms", "--heartbeat-ms", "--max-streams-per-user", "--rate-limit", "--retention-seconds", "--sqlite-synchronous", "--log-level"]) {
+    for (const flag of ["--port", "--host", "--data-dir", "--dev", "--jwt-secret", "--jwks-file", "--jwt-issuer", "--jwt-audience", "--max-message-bytes", "--max-members", "--max-page-size", "--max-long-poll-ms", "--heartbeat-ms", "--max-streams-per-user", "--rate-limit", "--retention-seconds", "--prune-interval-ms", "--sqlite-synchronous", "--log-level"]) {
       expect(help.output()).toContain(flag);
     }
     expect(help.output()).toContain("CHATWIRE_MAX_STREAMS_PER_USER");
