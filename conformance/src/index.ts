@@ -9,7 +9,17 @@
  */
 export * from "./scenarios/index.js";
 export * from "./runtimes/index.js";
-export { startFaultProxy, pickFreePort, type FaultProxy, type FaultProxyOptions, type FaultProxyStats } from "./net/index.js";
+export {
+  startFaultProxy,
+  startRpcProxy,
+  pickFreePort,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+  type RpcProxy,
+  type RpcProxyOptions,
+  type RpcProxyStats,
+} from "./net/index.js";
 export {
   mintToken,
   startServerProcess,

@@ -246,6 +246,41 @@ describe("fault proxy", () => {
     });
   });
 
+  describe("cutAtAge", () => {
+    it("cuts each connection at its own age", async () => {
+      const { proxy } = await setUp();
+      const old = await openClient(proxy);
+      await sleep(150);
+      const young = await openClient(proxy);
+
+      proxy.cutAtAge(300);
+      await withTimeout(old.closed, "the older connection to be cut");
+      expect(young.isClosed()).toBe(false);
+      young.socket.write("still here");
+      await waitFor(() => young.received().toString() === "still here", "an echo on the younger connection");
+      await withTimeout(young.closed, "the younger connection to be cut");
+      expect(proxy.stats().cuts).toBe(2);
+    });
+
+    it("limits new connections until reset", async () => {
+      const { proxy } = await setUp();
+      proxy.cutAtAge(100);
+      const first = await openClient(proxy);
+      await withTimeout(first.closed, "the first connection to be cut");
+
+      proxy.reset();
+      const second = await openClient(proxy);
+      await sleep(300);
+      expect(second.isClosed()).toBe(false);
+      expect(proxy.stats().cuts).toBe(1);
+    });
+
+    it("rejects an age of 0", async () => {
+      const { proxy } = await setUp();
+      expect(() => proxy.cutAtAge(0)).toThrow(/cutAtAge\(0\) is invalid/);
+    });
+  });
+
   describe("cutAfterResponseBytes", () => {
     it("delivers exactly n response bytes and then closes", async () => {
       const payload = randomBytes(100_000);

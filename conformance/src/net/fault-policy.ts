@@ -15,6 +15,8 @@ export interface FaultPolicy {
   responseByteLimit: number | undefined;
   /** Called once when the next server-to-client chunk on any connection is dropped and its connection cut, or undefined. */
   onNextResponse: (() => void) | undefined;
+  /** Age in ms at which every connection is cut, or undefined for no limit. */
+  maxConnectionAgeMs: number | undefined;
 }
 
 /** Returns the policy of a pass-through proxy. */
@@ -25,6 +27,7 @@ export function passThroughPolicy(): FaultPolicy {
     blackhole: false,
     responseByteLimit: undefined,
     onNextResponse: undefined,
+    maxConnectionAgeMs: undefined,
   };
 }
 

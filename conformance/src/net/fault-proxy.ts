@@ -59,12 +59,19 @@ export interface FaultProxy {
    */
   cutOnNextResponse(): Promise<void>;
   /**
+   * Cuts every connection, current and new, when it reaches `ageMs`
+   * milliseconds since the proxy accepted it, as a load balancer or NAT with
+   * a maximum connection lifetime does. A connection older than that now is
+   * cut at once. Stays armed until reset().
+   */
+  cutAtAge(ageMs: number): void;
+  /**
    * Accepts new connections and never connects them to the target, answers
    * nothing and discards what the client sends. Current connections keep
    * forwarding: combine with cutAll() or stall() to affect them too.
    */
   blackhole(): void;
-  /** Returns to pass-through: no delay, no stall, no armed cut, no blackhole. Blackholed connections are closed. */
+  /** Returns to pass-through: no delay, no stall, no armed cut, no age limit, no blackhole. Blackholed connections are closed. */
   reset(): void;
   /** Returns a snapshot of the traffic counters. */
   stats(): FaultProxyStats;
@@ -155,6 +162,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       policy.responseByteLimit = bytes;
       for (const connection of connections) connection.limitResponseBytes(bytes);
     },
+    cutAtAge(ageMs) {
+      if (!Number.isFinite(ageMs) || ageMs <= 0) {
+        throw new Error(`cutAtAge(${ageMs}) is invalid; expected a finite number of milliseconds > 0`);
+      }
+      policy.maxConnectionAgeMs = ageMs;
+      for (const connection of [...connections]) connection.limitAge(ageMs);
+    },
     cutOnNextResponse() {
       return new Promise<void>((resolve) => {
         const armedBefore = policy.onNextResponse;
@@ -169,7 +183,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     reset() {
       Object.assign(policy, passThroughPolicy());
-      for (const connection of connections) connection.limitResponseBytes(undefined);
+      for (const connection of connections) {
+        connection.limitResponseBytes(undefined);
+        connection.limitAge(undefined);
+      }
       for (const socket of [...blackholed]) socket.destroy();
       refreshAll();
     },

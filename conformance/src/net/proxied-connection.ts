@@ -24,6 +24,8 @@ export class ProxiedConnection {
   private readonly toClient: ForwardingQueue;
   /** Server-to-client bytes this connection may still carry, or undefined for no limit. */
   private responseBytesLeft: number | undefined;
+  private readonly openedAt = performance.now();
+  private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -63,6 +65,7 @@ export class ProxiedConnection {
     client.on("close", () => this.destroy());
     this.upstream.on("close", () => this.destroy());
 
+    this.limitAge(policy.maxConnectionAgeMs);
     this.refresh();
   }
 
@@ -77,6 +80,19 @@ export class ProxiedConnection {
     this.responseBytesLeft = bytes;
   }
 
+  /**
+   * Cuts the connection once it is `ageMs` old, counted from when the proxy
+   * accepted it. A connection older than that is cut at once. Undefined
+   * removes the limit.
+   */
+  limitAge(ageMs: number | undefined): void {
+    clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
+    if (ageMs === undefined || this.closed) return;
+    const leftMs = Math.max(0, this.openedAt + ageMs - performance.now());
+    this.ageTimer = setTimeout(() => this.cut(), leftMs);
+  }
+
   /** Destroys both sockets on purpose and counts it as a cut. */
   cut(): void {
     if (this.closed) return;
@@ -88,6 +104,7 @@ export class ProxiedConnection {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.ageTimer);
     const dropped = this.toServer.stop() + this.toClient.stop();
     if (dropped > 0) this.listener.onDropped(dropped);
     this.client.destroy();
