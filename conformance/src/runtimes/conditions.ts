@@ -37,6 +37,8 @@ export function conditionHolds(condition: WaitCondition, snapshot: ClientSnapsho
       );
     case "conversation":
       return snapshot.conversations.some((c) => c.conversationId === condition.conversationId);
+    case "removed":
+      return snapshot.conversations.some((c) => c.conversationId === condition.conversationId && c.removed);
   }
 }
 

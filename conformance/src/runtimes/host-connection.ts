@@ -132,10 +132,14 @@ export async function connectHost(
     createGroup: (title: string, memberIds: string[]) => call("createGroup", title, memberIds),
     removeMembers: (conversationId: string, userIds: string[]) =>
       call("removeMembers", conversationId, userIds),
+    retry: (clientMessageId: string) => call("retry", clientMessageId),
     markRead: (conversationId: string, seq?: number) =>
       seq === undefined ? call("markRead", conversationId) : call("markRead", conversationId, seq),
     setNetworkAvailable: (available: boolean) => call("setNetworkAvailable", available),
     syncNow: () => call("syncNow"),
+    background: () => call("background"),
+    foreground: () => call("foreground"),
+    wake: (deadlineMs: number) => call("wake", deadlineMs),
     snapshot: () => call<ClientSnapshot>("snapshot"),
     waitFor: (condition: WaitCondition, timeoutMs: number) =>
       call<ClientSnapshot>("waitFor", condition, timeoutMs),

@@ -17,5 +17,5 @@ export type {
 export { conditionHolds, describeSnapshot } from "./conditions.js";
 export { connectHost, type HostChannel } from "./host-connection.js";
 export { dispatchCall, HOST_METHODS, type HostInit, type HostMessage, type ParentMessage } from "./host-protocol.js";
-export { startSdkDriver, type SdkDriverParts } from "./sdk-driver.js";
+export { offsetClock, startSdkDriver, type SdkDriverParts } from "./sdk-driver.js";
 export { createNodeRuntime, type NodeRuntimeOptions } from "./node.js";

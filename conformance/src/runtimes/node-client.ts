@@ -26,13 +26,15 @@ export async function startNodeClient(spec: NodeClientSpec): Promise<RuntimeClie
       storage,
       getToken: spec.getToken,
       startOffline: spec.startOffline ?? false,
-      createClient: (getToken) =>
+      clockOffsetMs: spec.clockOffsetMs ?? 0,
+      createClient: ({ getToken, clock }) =>
         createChatClient({
           ...(spec.tuning as Partial<ChatClientOptions>),
           transport,
           storage,
           userId: spec.userId,
           getToken,
+          clock,
         }),
     });
   } catch (error) {

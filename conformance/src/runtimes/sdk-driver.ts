@@ -8,7 +8,7 @@
  * views from `watchConversation` listeners the driver keeps open for every
  * conversation it has seen in storage or in the outbox.
  */
-import type { ChatClient, ChatStorage, ConnectionState, TokenRequestContext } from "@chatwire/sdk-core";
+import type { ChatClient, ChatEvent, ChatStorage, Clock, ConnectionState, TokenRequestContext } from "@chatwire/sdk-core";
 
 import { pollFor } from "./conditions.js";
 import type {
@@ -26,12 +26,14 @@ import type {
 export interface SdkDriverParts {
   userId: string;
   storage: ChatStorage;
-  /** Creates the ChatClient with the driver's recording token callback. */
-  createClient(getToken: (context: TokenRequestContext) => Promise<string>): ChatClient;
+  /** Creates the ChatClient with the driver's recording token callback and its clock. */
+  createClient(parts: { getToken(context: TokenRequestContext): Promise<string>; clock: Clock }): ChatClient;
   /** The host app's token source. */
   getToken(context: TokenRequestContext): Promise<string>;
   /** Start with the network marked unavailable. */
   startOffline?: boolean;
+  /** Milliseconds added to the clock the SDK reads. Default 0. */
+  clockOffsetMs?: number;
 }
 
 /** More messages than any scenario stores in one conversation. */
@@ -40,9 +42,16 @@ const SNAPSHOT_MESSAGE_LIMIT = 100_000;
 /** Creates the client, starts it and returns a RuntimeClient over it. */
 export async function startSdkDriver(parts: SdkDriverParts): Promise<RuntimeClient> {
   const events: ClientEvent[] = [];
-  const client = parts.createClient(async (context) => {
-    events.push({ type: "token", at: Date.now(), reason: context.reason });
-    return parts.getToken(context);
+  const client = parts.createClient({
+    getToken: async (context) => {
+      events.push({ type: "token", at: Date.now(), reason: context.reason });
+      return parts.getToken(context);
+    },
+    clock: offsetClock(parts.clockOffsetMs ?? 0),
+  });
+  const stopEvents = client.onEvent((event) => {
+    const recorded = toClientEvent(event);
+    if (recorded !== undefined) events.push(recorded);
   });
   const stopStates = client.onConnectionStateChange((next: ConnectionState, previous: ConnectionState) => {
     events.push({ type: "connection", at: Date.now(), next: next.kind, prev: previous.kind, detail: next });
@@ -95,6 +104,9 @@ export async function startSdkDriver(parts: SdkDriverParts): Promise<RuntimeClie
           lastSeq: record.lastSeq,
           unreadCount: record.unreadCount,
           removed: record.removed,
+          marks: Object.fromEntries(
+            record.members.map((member) => [member.userId, { deliveredSeq: member.deliveredSeq, readSeq: member.readSeq }]),
+          ),
         }),
       ),
       stored: state.stored,
@@ -132,6 +144,9 @@ export async function startSdkDriver(parts: SdkDriverParts): Promise<RuntimeClie
     async removeMembers(conversationId, userIds) {
       await client.removeMembers(conversationId, userIds);
     },
+    async retry(clientMessageId) {
+      await client.retry(clientMessageId);
+    },
     async markRead(conversationId, seq) {
       await client.markRead(conversationId, seq);
     },
@@ -140,6 +155,15 @@ export async function startSdkDriver(parts: SdkDriverParts): Promise<RuntimeClie
     },
     async syncNow() {
       await client.syncNow();
+    },
+    async background() {
+      client.background();
+    },
+    async foreground() {
+      client.foreground();
+    },
+    async wake(deadlineMs) {
+      await client.wake({ deadlineMs });
     },
     snapshot,
     waitFor: (condition: WaitCondition, timeoutMs: number) => pollFor(snapshot, condition, timeoutMs),
@@ -150,10 +174,47 @@ export async function startSdkDriver(parts: SdkDriverParts): Promise<RuntimeClie
       for (const stop of unwatch.values()) stop();
       unwatch.clear();
       stopStates();
+      stopEvents();
       await client.close();
       await parts.storage.close();
     },
   };
+}
+
+/**
+ * Returns a clock whose `now()` is the wall clock plus `offsetMs`; its
+ * timers are the standard ones, so delays are real.
+ */
+export function offsetClock(offsetMs: number): Clock {
+  if (!Number.isFinite(offsetMs)) throw new RangeError(`clockOffsetMs is ${offsetMs}; pass a finite number of milliseconds`);
+  return {
+    now: () => Date.now() + offsetMs,
+    setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  };
+}
+
+/** Records the SDK events scenarios check; receipts and conversation changes are left out as noise. */
+function toClientEvent(event: ChatEvent): ClientEvent | undefined {
+  const at = Date.now();
+  switch (event.type) {
+    case "message":
+      return {
+        type: "message",
+        at,
+        conversationId: event.message.conversationId,
+        seq: event.message.seq,
+        clientMessageId: event.message.clientMessageId,
+        own: event.own,
+      };
+    case "resync":
+      return { type: "resync", at, reason: event.reason };
+    case "outbox-failed":
+      return { type: "outbox-failed", at, clientMessageId: event.entry.clientMessageId, code: event.entry.failure?.code ?? "" };
+    case "receipt":
+    case "conversation":
+      return undefined;
+  }
 }
 
 function toMessageView(item: {

@@ -52,6 +52,8 @@ export interface ConversationView {
   unreadCount: number;
   /** True once the local user was removed from the conversation. */
   removed: boolean;
+  /** Each member's receipt marks as this client stores them, by user id. */
+  marks: Record<string, { deliveredSeq: number; readSeq: number }>;
 }
 
 /** A message accepted by `send()` and not yet acknowledged by the server. */
@@ -102,6 +104,30 @@ export type ClientEvent =
       at: number;
       /** Why the SDK asked: initial, expired or rejected. */
       reason: string;
+    }
+  | {
+      /** The SDK stored a message for the first time, which a host would announce (a notification). */
+      type: "message";
+      at: number;
+      conversationId: string;
+      seq: number;
+      clientMessageId: string;
+      /** True for the local user's own messages. */
+      own: boolean;
+    }
+  | {
+      /** The SDK discarded its synced state because the server could not serve its cursor. */
+      type: "resync";
+      at: number;
+      reason: string;
+    }
+  | {
+      /** The server rejected an outbox entry for good. */
+      type: "outbox-failed";
+      at: number;
+      clientMessageId: string;
+      /** Connect code name of the rejection. */
+      code: string;
     };
 
 /**
@@ -120,7 +146,9 @@ export type WaitCondition =
   /** The stored conversation's unread count equals `count`. */
   | { kind: "unread"; conversationId: string; count: number }
   /** The client stores this conversation. */
-  | { kind: "conversation"; conversationId: string };
+  | { kind: "conversation"; conversationId: string }
+  /** The client stores this conversation as one the local user was removed from. */
+  | { kind: "removed"; conversationId: string };
 
 /** Where a client connects and how it gets tokens. */
 export interface ClientOptions {
@@ -139,6 +167,12 @@ export interface ClientOptions {
   startOffline?: boolean;
   /** SDK timing overrides (heartbeat slack, backoff, page size), passed to the core unchanged. */
   tuning?: Record<string, unknown>;
+  /**
+   * Milliseconds added to the wall clock the SDK reads, as on a device whose
+   * clock is wrong: negative for a clock behind. Timers still fire after
+   * the real delay. Default 0.
+   */
+  clockOffsetMs?: number;
 }
 
 /** A running chatwire client, in this process or another. Every method takes and returns JSON values. */
@@ -152,12 +186,20 @@ export interface RuntimeClient {
   createGroup(title: string, memberIds: string[]): Promise<string>;
   /** Removes members from a group. */
   removeMembers(conversationId: string, userIds: string[]): Promise<void>;
+  /** Queues a failed message again with the same clientMessageId, or sends a pending one now. */
+  retry(clientMessageId: string): Promise<void>;
   /** Marks the conversation read up to `seq`, or to its newest message. */
   markRead(conversationId: string, seq?: number): Promise<void>;
   /** Tells the SDK whether the network is available, as an OS signal would. */
   setNetworkAvailable(available: boolean): Promise<void>;
   /** Asks the SDK to sync now. */
   syncNow(): Promise<void>;
+  /** Tells the SDK the app moved to the background, as the platform's lifecycle signal would. */
+  background(): Promise<void>;
+  /** Tells the SDK the app is in the foreground again. */
+  foreground(): Promise<void>;
+  /** Runs the SDK's push wake-up: sync and flush the outbox within `deadlineMs`, then stop. */
+  wake(deadlineMs: number): Promise<void>;
   /** Reads the client's state. */
   snapshot(): Promise<ClientSnapshot>;
   /** Waits until the condition holds; rejects after `timeoutMs` with the last snapshot in the message. */

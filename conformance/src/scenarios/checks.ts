@@ -108,3 +108,34 @@ export async function waitForEvent(
     await pause(50);
   }
 }
+
+/**
+ * Returns the Connect code name of an error from a RuntimeClient call: the
+ * SDK's `codeName` for a client in this process, `code` for one in a host.
+ */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { codeName, code } = error as { codeName?: unknown; code?: unknown };
+  if (typeof codeName === "string") return codeName;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** Counts the "message" events the client recorded per clientMessageId. */
+export function messageEventCounts(events: readonly ClientEvent[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of events) {
+    if (event.type === "message") counts.set(event.clientMessageId, (counts.get(event.clientMessageId) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Polls `read` until `done` holds; rejects after `timeoutMs` naming `what`. */
+export async function pollUntil<T>(read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    await pause(50);
+  }
+}

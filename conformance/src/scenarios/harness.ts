@@ -1,7 +1,7 @@
 /**
  * Runs one scenario against one runtime. The harness starts a server
  * process on a free port with the scenario's flags and, when the scenario
- * requests one, a fault proxy in front of it. It reads the server's limits,
+ * requests them, a fault proxy or an RPC proxy in front of it. It reads the server's limits,
  * passes the scenario its context and stops everything afterwards, whether
  * the scenario passed or not.
  */
@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 import { startFaultProxy, type FaultProxy } from "../net/fault-proxy.js";
+import { startRpcProxy, type RpcProxy } from "../net/rpc-proxy.js";
 import type { ClientOptions, ClientRuntime } from "../runtimes/types.js";
 import { startServerProcess } from "../server-process.js";
 import { protocolUser, type ProtocolUser } from "./protocol.js";
-import type { Limits, Scenario, ScenarioContext } from "./types.js";
+import type { Limits, Scenario, ScenarioContext, ServerControl } from "./types.js";
 
 /** Options of runScenario. */
 export interface RunScenarioOptions {
@@ -27,11 +28,17 @@ export interface RunScenarioOptions {
 
 let runCounter = 0;
 
-/** A running server a scenario can use: where it listens and how to mint its tokens. */
+/**
+ * A running server a scenario can use: where it listens, how to mint its
+ * tokens and, for a server process the caller started, how to kill and
+ * restart it.
+ */
 export interface ScenarioServer {
   readonly url: string;
   readonly port: number;
   token(userId: string, ttlSeconds?: number): Promise<string>;
+  kill?(signal?: "SIGKILL" | "SIGTERM"): Promise<unknown>;
+  restart?(): Promise<void>;
 }
 
 /**
@@ -64,8 +71,9 @@ export async function runScenario(
 
 /**
  * Runs `scenario` against a server that is already running, which must have
- * been started with the scenario's `serverArgs`. Starts and closes the fault
- * proxy when the scenario requests one.
+ * been started with the scenario's `serverArgs`. Starts and closes the
+ * proxies the scenario requests. A scenario that restarts the server needs
+ * a `server` with kill() and restart().
  */
 export async function runScenarioOn(
   scenario: Scenario,
@@ -75,21 +83,42 @@ export async function runScenarioOn(
 ): Promise<void> {
   const log = options.log ?? (() => {});
   const runId = options.runId ?? `${scenario.id.toLowerCase()}-${process.pid}-${++runCounter}`;
+  const control = serverControl(server);
+  if (scenario.restartsServer && control === undefined) {
+    throw new Error(`${scenario.id} kills and restarts the server; pass a ScenarioServer with kill() and restart()`);
+  }
+  const target = { host: "127.0.0.1", port: server.port };
   let proxy: FaultProxy | undefined;
+  let rpcProxy: RpcProxy | undefined;
   try {
-    if (scenario.proxy) proxy = await startFaultProxy({ target: { host: "127.0.0.1", port: server.port } });
-    const context = await createContext({ scenario, runtime, server, proxy, runId, log });
+    if (scenario.proxy) proxy = await startFaultProxy({ target });
+    if (scenario.rpcProxy) rpcProxy = await startRpcProxy({ target });
+    const context = await createContext({ scenario, runtime, server, control, proxy, rpcProxy, runId, log });
     await scenario.run(context);
   } finally {
     await proxy?.close();
+    await rpcProxy?.close();
   }
+}
+
+function serverControl(server: ScenarioServer): ServerControl | undefined {
+  const { kill, restart } = server;
+  if (kill === undefined || restart === undefined) return undefined;
+  return {
+    kill: async (signal = "SIGKILL") => {
+      await kill.call(server, signal);
+    },
+    restart: () => restart.call(server),
+  };
 }
 
 interface ContextParts {
   scenario: Scenario;
   runtime: ClientRuntime;
   server: ScenarioServer;
+  control: ServerControl | undefined;
   proxy: FaultProxy | undefined;
+  rpcProxy: RpcProxy | undefined;
   runId: string;
   log: (line: string) => void;
 }
@@ -111,6 +140,8 @@ async function createContext(parts: ContextParts): Promise<ScenarioContext> {
     runtime: parts.runtime,
     serverUrl: server.url,
     proxy: parts.proxy,
+    rpcProxy: parts.rpcProxy,
+    server: scenario.restartsServer ? parts.control : undefined,
     limits,
     token: (userId, ttlSeconds) => server.token(userId, ttlSeconds),
     user,

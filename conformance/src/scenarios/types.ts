@@ -8,6 +8,7 @@
  * clients and the server); the harness provides it and cleans up.
  */
 import type { FaultProxy } from "../net/fault-proxy.js";
+import type { RpcProxy } from "../net/rpc-proxy.js";
 import type { ClientOptions, ClientRuntime } from "../runtimes/types.js";
 import type { Guarantee, Profile } from "../tags.js";
 import type { ProtocolUser } from "./protocol.js";
@@ -21,6 +22,14 @@ export interface Limits {
   heartbeatIntervalMs: number;
 }
 
+/** Control over the server process, for scenarios that crash or restart it. */
+export interface ServerControl {
+  /** Ends the server with `signal` (default SIGKILL, a crash) and resolves once it has exited. */
+  kill(signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
+  /** Starts the server again on the same port, data and token secret, stopping it first if it runs. */
+  restart(): Promise<void>;
+}
+
 /** The servers, clients and helpers the harness passes to a running scenario. */
 export interface ScenarioContext {
   readonly runtime: ClientRuntime;
@@ -28,6 +37,10 @@ export interface ScenarioContext {
   readonly serverUrl: string;
   /** A fault proxy in front of the server, when the scenario asked for one; its `url` is for clients. */
   readonly proxy: FaultProxy | undefined;
+  /** An RPC proxy in front of the server, when the scenario asked for one; its `url` is for clients. */
+  readonly rpcProxy: RpcProxy | undefined;
+  /** The server process, when the scenario declared `restartsServer`. */
+  readonly server: ServerControl | undefined;
   readonly limits: Limits;
   /** Mints a token for `userId`, valid for `ttlSeconds` (default one hour). */
   token(userId: string, ttlSeconds?: number): Promise<string>;
@@ -56,6 +69,10 @@ export interface Scenario {
   readonly serverArgs?: readonly string[];
   /** True when clients must connect through a fault proxy. */
   readonly proxy?: boolean;
+  /** True when clients must connect through an RPC proxy. */
+  readonly rpcProxy?: boolean;
+  /** True when the scenario kills or restarts the server, which needs a server the harness started. */
+  readonly restartsServer?: boolean;
   /** Upper bound for the whole scenario, in ms. */
   readonly timeoutMs: number;
   run(context: ScenarioContext): Promise<void>;
