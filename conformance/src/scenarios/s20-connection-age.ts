@@ -1,0 +1,87 @@
+/**
+ * A proxy between alice and the server closes every connection when it
+ * reaches a fixed age, as load balancers and NAT gateways with a maximum
+ * connection lifetime do (30 s is a common setting). Bob and alice keep
+ * writing across several cuts; each cut may hit the stream or a send in
+ * flight. Alice must end with every message once, in server order, and
+ * bob's server history must hold each of her messages once.
+ *
+ * `connectionAgeScenario` builds the scenario for any age; the suite runs a
+ * short age, and a 30 s variant is available for a slower run.
+ */
+import assert from "node:assert/strict";
+
+import { assertMatchesServer, assertNoRepeats, pause } from "./checks.js";
+import type { Scenario } from "./types.js";
+
+const WAIT_MS = 30_000;
+
+/** Cuts the run must include, so that reconnects happen mid-traffic more than once. */
+const CUTS = 3;
+
+/** Builds the scenario with connections cut at `ageMs`; `id` names it in reports. */
+export function connectionAgeScenario(id: string, ageMs: number): Scenario {
+  const roundMs = Math.max(100, Math.floor(ageMs / 6));
+  const rounds = Math.ceil((ageMs * (CUTS + 0.5)) / roundMs);
+  return {
+    id,
+    title: `connections cut at ${ageMs / 1_000} s of age lose and repeat no message`,
+    profile: "core",
+    guarantees: ["G6 real-time with fallback", "G2 exactly-once effect", "G4 one order for everyone"],
+    proxy: true,
+    timeoutMs: ageMs * (CUTS + 0.5) + 60_000,
+
+    async run(context) {
+      const proxy = context.proxy;
+      assert.ok(proxy, "this scenario needs the fault proxy");
+      const bob = context.user("bob");
+      const alice = await context.runtime.createClient(
+        context.clientOptions("alice", "main", { baseUrl: proxy.url, tuning: { backoffBaseMs: 100, backoffCapMs: 1_000 } }),
+      );
+      try {
+        const conversationId = await bob.createDirect("alice");
+        await alice.waitFor({ kind: "conversation", conversationId }, WAIT_MS);
+        await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+
+        context.step(`the proxy cuts every connection at ${ageMs} ms of age; both write for ${rounds} rounds`);
+        proxy.cutAtAge(ageMs);
+        const aliceTexts: string[] = [];
+        for (let round = 1; round <= rounds; round++) {
+          await bob.send(conversationId, `bob ${round}`);
+          if (round % 3 === 0) {
+            const text = `alice ${round}`;
+            await alice.send(conversationId, text);
+            aliceTexts.push(text);
+          }
+          await pause(roundMs);
+        }
+        const cuts = proxy.stats().cuts;
+        assert.ok(cuts >= CUTS, `the proxy must have cut at least ${CUTS} connections; it cut ${cuts}`);
+
+        context.step(`after ${cuts} cuts alice catches up`);
+        const expected = rounds + aliceTexts.length;
+        await alice.waitFor({ kind: "outbox-drained" }, WAIT_MS);
+        await alice.waitFor({ kind: "stored", conversationId, count: expected }, WAIT_MS);
+        const server = await bob.history(conversationId);
+        assert.equal(server.length, expected, `the server must hold ${expected} messages, each once`);
+        assert.deepEqual(
+          server.filter((message) => message.senderId === "alice").map((message) => message.text),
+          aliceTexts,
+          "the server must hold alice's messages once, in send order",
+        );
+        const snapshot = await alice.snapshot();
+        assertMatchesServer(snapshot.stored[conversationId] ?? [], server, "alice after the cuts");
+        assertNoRepeats(snapshot.views[conversationId] ?? [], "alice's view");
+      } finally {
+        proxy.reset();
+        await alice.close();
+      }
+    },
+  };
+}
+
+/** The suite's variant: connections live 1 s. */
+export const connectionAge = connectionAgeScenario("S20", 1_000);
+
+/** The realistic variant: connections live 30 s, so the writing alone takes 3.5 ages (105 s). */
+export const connectionAge30s = connectionAgeScenario("S20-30s", 30_000);
