@@ -1,4 +1,4 @@
-/** Helpers for the catch-up scenarios: filling conversations fast and checking a cursor. */
+/** Helpers for the catch-up scenarios: filling conversations fast, catching a catch-up between pages and checking a cursor. */
 import assert from "node:assert/strict";
 
 import type { RuntimeClient } from "../runtimes/types.js";
@@ -65,4 +65,24 @@ export async function assertCursorAtEnd(
     await pause(200);
   }
   assert.fail(`${userId}'s stored cursor is not at the end after ${timeoutMs} ms; Sync still returns: ${lastSeen}`);
+}
+
+/**
+ * Polls the client every 20 ms until it stores a message of any of the
+ * conversations, and returns how many it stores then: a point between two
+ * catch-up pages. Returns 0 when nothing arrived within `timeoutMs`.
+ */
+export async function waitForFirstPage(
+  client: RuntimeClient,
+  conversationIds: readonly string[],
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let stored = 0;
+  while (stored === 0 && Date.now() < deadline) {
+    const snapshot = await client.snapshot();
+    stored = conversationIds.reduce((sum, id) => sum + (snapshot.stored[id]?.length ?? 0), 0);
+    if (stored === 0) await pause(20);
+  }
+  return stored;
 }

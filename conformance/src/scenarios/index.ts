@@ -21,6 +21,18 @@ import { silentStreamLiveConnection } from "./s19-silent-stream-live-connection.
 import { connectionAge, connectionAge30s } from "./s20-connection-age.js";
 import { streamGap } from "./s21-stream-gap.js";
 import { clockSkew } from "./s22-clock-skew.js";
+import { serverCrashBetweenPages } from "./s23-server-crash-between-pages.js";
+import { readMarkRace } from "./s24-read-mark-race.js";
+import { serverCrashMidSend } from "./s25-server-crash-mid-send.js";
+import { longPollFallback } from "./s26-long-poll-fallback.js";
+import { backgroundWake } from "./s27-background-wake.js";
+import { networkFlapping } from "./s28-network-flapping.js";
+import { removedMember } from "./s29-removed-member.js";
+import { duplicateDelivery } from "./s30-duplicate-delivery.js";
+import { restartKeepsStatuses } from "./s31-restart-keeps-statuses.js";
+import { twoDevicesOneOrder } from "./s32-two-devices-one-order.js";
+import { serverGracefulRestart } from "./s33-server-graceful-restart.js";
+import { readMarkSurvivesRestart } from "./s34-read-mark-survives-restart.js";
 import type { Scenario } from "./types.js";
 
 export const scenarios: readonly Scenario[] = [
@@ -44,12 +56,22 @@ export const scenarios: readonly Scenario[] = [
   tokenServiceOutage,
   silentStreamLiveConnection,
   connectionAge,
+  connectionAge30s,
   streamGap,
   clockSkew,
+  serverCrashBetweenPages,
+  readMarkRace,
+  serverCrashMidSend,
+  longPollFallback,
+  backgroundWake,
+  networkFlapping,
+  removedMember,
+  duplicateDelivery,
+  restartKeepsStatuses,
+  twoDevicesOneOrder,
+  serverGracefulRestart,
+  readMarkSurvivesRestart,
 ];
-
-/** Scenarios too slow for every run, such as S20 with a realistic 30 s connection lifetime. */
-export const longScenarios: readonly Scenario[] = [connectionAge30s];
 
 export { runScenario, runScenarioOn, type RunScenarioOptions, type ScenarioServer } from "./harness.js";
 export { loadTranscript, textOfBytes, transcriptPath, type TranscriptLine } from "./fixtures.js";

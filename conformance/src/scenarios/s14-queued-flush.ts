@@ -4,8 +4,8 @@
  * the outbox flushes them: the server stores each message once, each
  * conversation in alice's send order, and bob receives exactly that.
  *
- * The server keeps its default rate limit, so the flush also meets the
- * rate_limited answer and must wait as the server asks.
+ * The server keeps its default rate limit, so the flush may meet
+ * rate_limited errors and must then wait as long as the server requests.
  */
 import assert from "node:assert/strict";
 

@@ -1,7 +1,7 @@
 /**
  * Bob misses exactly four full Sync pages of events: the count is a
- * multiple of the server's page size, so the last page is full and says
- * there is no more. A client that expects a short last page, or one that
+ * multiple of the server's page size, so the last page is full and has
+ * has_more false. A client that expects a short last page, or one that
  * treats a full page as "more to come" and then mishandles the empty page
  * after it, stalls or loses events here. Bob must store every message once,
  * end with his cursor at the end, and go on receiving live messages.

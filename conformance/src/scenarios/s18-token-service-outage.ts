@@ -2,7 +2,7 @@
  * Alice's tokens live two seconds, and right after the first one expires
  * the host app's token service fails three times in a row (its getToken
  * callback rejects), as an auth server having a bad minute would. The
- * client keeps asking, with backoff, and when tokens come again it resumes
+ * client keeps requesting tokens, and when they come again it resumes
  * from its cursor: every message of the outage, bob's and alice's own,
  * arrives exactly once and in order.
  */

@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 
-import { assertCursorAtEnd, fillConversations } from "./catch-up.js";
-import { assertMatchesServer, pause } from "./checks.js";
+import { assertCursorAtEnd, fillConversations, waitForFirstPage } from "./catch-up.js";
+import { assertMatchesServer } from "./checks.js";
 import type { Scenario } from "./types.js";
 
 const CONVERSATIONS = 4;
@@ -42,14 +42,8 @@ export const killBetweenPages: Scenario = {
     proxy.delay(CHUNK_DELAY_MS);
     const options = context.clientOptions("bob", "main", { baseUrl: proxy.url, tuning: { catchUpPageSize: 50 } });
     let bob = await context.runtime.startHost(options);
-    let storedAtKill = 0;
     try {
-      const deadline = Date.now() + WAIT_MS;
-      while (storedAtKill === 0 && Date.now() < deadline) {
-        const snapshot = await bob.snapshot();
-        storedAtKill = conversationIds.reduce((sum, id) => sum + (snapshot.stored[id]?.length ?? 0), 0);
-        if (storedAtKill === 0) await pause(20);
-      }
+      const storedAtKill = await waitForFirstPage(bob, conversationIds, WAIT_MS);
       await bob.kill();
       assert.ok(
         storedAtKill > 0 && storedAtKill < total,
