@@ -20,6 +20,7 @@ export {
   type RpcProxyOptions,
   type RpcProxyStats,
 } from "./net/index.js";
+export { startLoadBalancer, type LoadBalancer, type LoadBalancerOptions, type LoadBalancerStats } from "./net/index.js";
 export {
   mintToken,
   startServerProcess,
