@@ -1,8 +1,9 @@
 /**
  * The chatwire conformance suite: end-to-end scenarios written once and run
  * against every client runtime, the runtime contract they drive, the
- * black-box server suite, a fault proxy for network failures and a launcher
- * for real server processes.
+ * black-box server suite, a fault proxy for network failures, a launcher
+ * for real server processes, and multi-node clusters on PostgreSQL and
+ * Redis behind a TCP load balancer.
  *
  * The storage contract suite (`src/storage/`) needs vitest and is imported
  * by path from test files, not from this entry point.
@@ -29,5 +30,6 @@ export {
   type ServerProcessOptions,
 } from "./server-process.js";
 export * from "./server-suite/index.js";
+export * from "./cluster/index.js";
 export * from "./tags.js";
 export type * from "./report/types.js";

@@ -28,6 +28,12 @@ export interface ServerProcessOptions {
   stopTimeoutMs?: number;
   /** Keep a temporary data folder after stop(), for its log. Default false. */
   keepDataDir?: boolean;
+  /**
+   * HS256 secret the server verifies tokens with, at least 32 bytes. Default:
+   * 32 random bytes per server. Servers that share one database as nodes of
+   * one deployment need the same secret.
+   */
+  jwtSecret?: string;
 }
 
 /** Exit status of a server process. */
@@ -86,7 +92,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   await mkdir(dataDir, { recursive: true });
   const removesDataDir = ownsDataDir && options.keepDataDir !== true;
   if (removesDataDir) temporaryDataDirs.add(dataDir);
-  const jwtSecret = randomBytes(32).toString("base64url");
+  const jwtSecret = options.jwtSecret ?? randomBytes(32).toString("base64url");
   const logFile = join(dataDir, "server.log");
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
 
