@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 
 import { BENCH_SERVER_ARGS } from "./benches/bench-server.js";
 import { runCatchupBench } from "./benches/catchup.js";
+import { DEPLOYMENTS, describeUrl, type DeploymentName } from "./benches/deployment.js";
 import { runLatencyBench } from "./benches/latency.js";
 import { runMemoryBench } from "./benches/memory.js";
 import { runThroughputBench } from "./benches/throughput.js";
@@ -19,13 +20,30 @@ const BENCHMARKS = {
 } as const;
 type BenchName = keyof typeof BENCHMARKS;
 
+const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
+const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
 const HELP = `Usage: npm run bench -- [options]
 
-Runs each benchmark against its own chatwire server process, with the load
+Runs each benchmark against its own chatwire server processes, with the load
 in separate processes on 127.0.0.1, and prints the figures next to the targets.
+Throughput and latency run on each setup named by --deployments; memory runs on
+SQLite and, when a PostgreSQL setup is named, on one PostgreSQL node too;
+catch-up runs on SQLite.
 
 Options:
   --only <names>     Comma-separated benchmarks to run: throughput, latency, catchup, memory. Default: all.
+  --deployments <names>
+                     Comma-separated setups: sqlite (one node, embedded SQLite), postgres-1 (one node on
+                     PostgreSQL with the Redis fan-out), postgres-3 (three nodes sharing one PostgreSQL
+                     schema and one Redis; each pair's sender and receiver use different nodes).
+                     A PostgreSQL setup that cannot reach PostgreSQL or Redis is skipped with a printed
+                     line. Default: sqlite,postgres-1,postgres-3.
+  --database-url <url>
+                     PostgreSQL database of the postgres-* setups. Each run creates a schema
+                     chatwire_test_<random> there and drops it afterwards.
+                     Default: postgres://postgres@127.0.0.1:5432/test.
+  --redis-url <url>  Redis of the postgres-* setups. Default: redis://127.0.0.1:6379.
   --runs <n>         Runs per benchmark where a median is taken. Default: throughput 3, latency 3, catchup 5.
   --seconds <n>      Measured seconds of throughput and latency, after a 2 s warm-up. Default 10.
   --profile          Add a profiled run to throughput, latency and catch-up (not in the medians) and print
@@ -49,6 +67,9 @@ async function main(): Promise<number> {
         seconds: { type: "string", default: "10" },
         profile: { type: "boolean", default: false },
         "server-args": { type: "string", default: "" },
+        deployments: { type: "string", default: DEPLOYMENTS.join(",") },
+        "database-url": { type: "string", default: DEFAULT_DATABASE_URL },
+        "redis-url": { type: "string", default: DEFAULT_REDIS_URL },
         help: { type: "boolean", default: false },
       },
     }));
@@ -67,6 +88,18 @@ async function main(): Promise<number> {
     console.error(`unknown benchmark ${unknown.join(", ")}; choose from ${Object.keys(BENCHMARKS).join(", ")}`);
     return 2;
   }
+  const deployments = values.deployments.split(",").map((name) => name.trim());
+  const unknownDeployments = deployments.filter((name) => !(DEPLOYMENTS as readonly string[]).includes(name));
+  if (unknownDeployments.length > 0 || deployments.length === 0) {
+    console.error(`unknown setup ${unknownDeployments.join(", ")} in --deployments; choose from ${DEPLOYMENTS.join(", ")}`);
+    return 2;
+  }
+  for (const [flag, url] of [["--database-url", values["database-url"]], ["--redis-url", values["redis-url"]]] as const) {
+    if (!URL.canParse(url)) {
+      console.error(`${flag} is not a URL; use the form ${flag === "--redis-url" ? DEFAULT_REDIS_URL : DEFAULT_DATABASE_URL}`);
+      return 2;
+    }
+  }
   const runs = values.runs === undefined ? undefined : Number(values.runs);
   const seconds = Number(values.seconds);
   if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1 && runs <= 50)) {
@@ -83,12 +116,22 @@ async function main(): Promise<number> {
     measureSeconds: seconds,
     profile: values.profile,
     serverArgs: values["server-args"].split(" ").filter((arg) => arg !== ""),
+    deployments: deployments as DeploymentName[],
+    databaseUrl: values["database-url"],
+    redisUrl: values["redis-url"],
     log: (text) => console.log(text),
   };
   const machine = describeMachine();
   console.log(`command: node bench/dist/src/run.js ${process.argv.slice(2).join(" ")}`.trimEnd());
   console.log(`date: ${new Date().toISOString()}`);
   console.log(`server flags: ${[...BENCH_SERVER_ARGS, ...settings.serverArgs].join(" ")} (and the defaults of every other flag)`);
+  if (settings.deployments.some((name) => name !== "sqlite")) {
+    console.log(
+      `PostgreSQL setups add --database-url (PostgreSQL at ${describeUrl(settings.databaseUrl)}, ` +
+        `application_name=<schema>), --database-schema <schema> and --redis-url (Redis at ${describeUrl(settings.redisUrl)}), ` +
+        `with a new schema chatwire_test_<random> per run`,
+    );
+  }
   console.log(
     `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB memory, ` +
       `Node ${machine.node}, ${machine.kernel}`,

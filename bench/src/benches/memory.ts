@@ -9,6 +9,7 @@ import { requireMetric, scrapeMetrics } from "../metrics.js";
 import { compareHeapSnapshots } from "../profile/heap-snapshot.js";
 import { formatNumber, median } from "../stats.js";
 import { withBenchServer } from "./bench-server.js";
+import { checkDeployment, describeDeployment, withDeployment, type DeploymentName } from "./deployment.js";
 import { readFileLimits } from "./file-limits.js";
 import type { BenchReport, BenchSettings } from "./types.js";
 
@@ -52,7 +53,10 @@ interface IdleMeasurement {
  * and one Subscribe stream, opened in batches of 100 by separate load
  * processes. Server RSS and V8 heap used come from /metrics before the
  * clients connect and after they have been idle for a settle period. The
- * figure per client is the difference divided by 5,000.
+ * figure per client is the difference divided by 5,000. When the settings
+ * name a PostgreSQL setup, the same is measured on one node on PostgreSQL
+ * with the Redis fan-out, where each idle stream also holds a Redis channel
+ * subscription.
  *
  * The same clients then connect to a bare node:http2 server that keeps each
  * stream open and does nothing else, which gives the floor that Node's
@@ -72,15 +76,21 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
   const failures: string[] = [];
 
   settings.log(`memory: chatwire server, ${CLIENTS} idle clients`);
-  const chatwire = await withBenchServer(settings, { nodeArgs: GC_ON_SIGNAL }, async (server) => {
-    const tokens = await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, index) => {
-        const userId = `idle-${String(index).padStart(5, "0")}`;
-        return { userId, token: await server.token(userId) };
-      }),
-    );
-    return measureIdleClients({ url: server.url, pid: server.pid }, tokens, processes, settings, failures);
-  });
+  const chatwire = await measureDeployment("sqlite", processes, settings, failures);
+  // One node stands for every node count: an idle stream costs memory on its own node only.
+  const postgresNotes: string[] = [];
+  let postgres: IdleMeasurement | undefined;
+  if (settings.deployments.some((name) => name !== "sqlite")) {
+    const missing = await checkDeployment("postgres-1", settings);
+    if (missing === undefined) {
+      settings.log(`memory: chatwire server on ${describeDeployment("postgres-1")}, ${CLIENTS} idle clients`);
+      postgres = await measureDeployment("postgres-1", processes, settings, failures);
+    } else {
+      const line = `skipped: memory on ${describeDeployment("postgres-1")}, because ${missing}`;
+      settings.log(line);
+      postgresNotes.push(line);
+    }
+  }
 
   settings.log(`memory: bare node:http2 server, ${CLIENTS} idle clients`);
   const floorServer = await startFloorServer();
@@ -108,6 +118,20 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
         met: chatwire.rssPerClientKiB <= MEMORY_TARGET_KIB,
       },
       { benchmark: "memory", figure: "server V8 heap used per idle client, KiB", value: formatNumber(chatwire.heapPerClientKiB, 1) },
+      ...(postgres === undefined
+        ? []
+        : [
+            {
+              benchmark: "memory",
+              figure: `server RSS per idle client, KiB (${describeDeployment("postgres-1")})`,
+              value: formatNumber(postgres.rssPerClientKiB, 1),
+            },
+            {
+              benchmark: "memory",
+              figure: `server V8 heap used per idle client, KiB (${describeDeployment("postgres-1")})`,
+              value: formatNumber(postgres.heapPerClientKiB, 1),
+            },
+          ]),
       { benchmark: "memory", figure: "bare node:http2 floor: RSS per idle client, KiB", value: formatNumber(floor.rssPerClientKiB, 1) },
       { benchmark: "memory", figure: "bare node:http2 floor: heap per idle client, KiB", value: formatNumber(floor.heapPerClientKiB, 1) },
     ],
@@ -115,12 +139,33 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
       `memory: ${formatNumber(CLIENTS)} clients, each its own HTTP/2 connection and Subscribe stream, opened in batches ` +
         `of ${BATCH_SIZE} by ${processes} load processes; figures are medians of ${SCRAPES} scrapes, each 500 ms after a ` +
         `full GC (SIGUSR2 to a preloaded handler), after ${SETTLE_MS / 1000} s idle; ` +
-        `${describe("chatwire", chatwire)}; ${describe("bare node:http2", floor)}; ` +
+        `${describe("chatwire", chatwire)}; ` +
+        `${postgres === undefined ? "" : `${describe(`chatwire on ${describeDeployment("postgres-1")}`, postgres)}; `}` +
+        `${describe("bare node:http2", floor)}; ` +
         `open-file limit soft ${limits.soft}, hard ${limits.hard}, enough for one process per side, so no limit was raised`,
+      ...postgresNotes,
       ...snapshotNotes,
     ],
     failures,
   };
+}
+
+/** Measures idle clients on one node of the setup `name`, each client a user of its own. */
+async function measureDeployment(
+  name: DeploymentName,
+  processes: number,
+  settings: BenchSettings,
+  failures: string[],
+): Promise<IdleMeasurement> {
+  return withDeployment(name, settings, { nodeArgs: GC_ON_SIGNAL }, async (deployment) => {
+    const tokens = await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, index) => {
+        const userId = `idle-${String(index).padStart(5, "0")}`;
+        return { userId, token: await deployment.token(userId) };
+      }),
+    );
+    return measureIdleClients({ url: deployment.urls[0]!, pid: deployment.pids[0]! }, tokens, processes, settings, failures);
+  });
 }
 
 /** Opens the idle clients against `server`, measures before and after, and closes them again. */

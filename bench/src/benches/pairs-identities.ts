@@ -1,8 +1,14 @@
-import type { ServerProcess } from "../server-launcher.js";
 import type { PairIdentity } from "../load/pairs-setup.js";
+import type { Deployment } from "./deployment.js";
 
-/** Mints tokens for `count` sender/receiver pairs named `<prefix>-sender-<i>` and `<prefix>-receiver-<i>`. */
-export async function mintPairs(server: ServerProcess, prefix: string, count: number): Promise<PairIdentity[]> {
+/**
+ * Mints tokens for `count` sender/receiver pairs named `<prefix>-sender-<i>`
+ * and `<prefix>-receiver-<i>`. Pair i's sender uses node i and its receiver
+ * node i + 1 (modulo the node count), so on several nodes every message
+ * reaches its receiver through the fan-out between nodes.
+ */
+export async function mintPairs(deployment: Deployment, prefix: string, count: number): Promise<PairIdentity[]> {
+  const nodes = deployment.urls.length;
   return Promise.all(
     Array.from({ length: count }, async (_, index) => {
       const senderId = `${prefix}-sender-${index}`;
@@ -10,8 +16,10 @@ export async function mintPairs(server: ServerProcess, prefix: string, count: nu
       return {
         senderId,
         receiverId,
-        senderToken: await server.token(senderId),
-        receiverToken: await server.token(receiverId),
+        senderUrl: deployment.urls[index % nodes]!,
+        receiverUrl: deployment.urls[(index + 1) % nodes]!,
+        senderToken: await deployment.token(senderId),
+        receiverToken: await deployment.token(receiverId),
       };
     }),
   );

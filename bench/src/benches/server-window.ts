@@ -2,46 +2,50 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type { LoadProcess } from "../load-process.js";
 import { requireMetric, scrapeMetrics } from "../metrics.js";
-import type { ServerProcess } from "../server-launcher.js";
 
-/** Server figures from /metrics over a load's measurement window. */
+/** Server figures from /metrics over a load's measurement window, summed over every node. */
 export interface ServerWindow {
-  /** Server CPU time over the window as % of one core. */
+  /** Server CPU time over the window as % of one core, all nodes together. */
   cpuPercent: number;
   /** Server CPU time per message committed in the window, in microseconds. */
   cpuMicrosPerMessage: number;
   committedPerSecond: number;
-  /** Writes per SQLite transaction (group commit), averaged over the window. */
+  /** Writes per store transaction (group commit on SQLite, always 1 on PostgreSQL), averaged over the window. */
   meanCommitBatch: number;
   /** Time from queueing a write to its commit, averaged over the window, in ms. */
   meanCommitLatencyMs: number;
   /**
    * Event-loop delay p99 and max over the window, in ms, from prom-client's
-   * monitorEventLoopDelay gauges, which reset at every scrape.
+   * monitorEventLoopDelay gauges, which reset at every scrape; the highest
+   * of the nodes.
    */
   eventLoopDelayP99Ms: number;
   eventLoopDelayMaxMs: number;
+  /** Nodes the figures cover. */
+  nodes: number;
 }
 
 /**
- * Scrapes /metrics when the load reports "ready" (the start of its
- * measurement window) and again `measureMs` later, and returns the
- * differences.
+ * Scrapes every node's /metrics when the load reports "ready" (the start of
+ * its measurement window) and again `measureMs` later, and returns the
+ * differences summed over the nodes.
  */
 export async function observeServerWindow(
-  server: ServerProcess,
+  urls: readonly string[],
   load: LoadProcess,
   measureMs: number,
   timeoutMs: number,
 ): Promise<ServerWindow> {
   await load.receive("ready", timeoutMs);
-  const before = await scrapeMetrics(server.url);
+  const before = await Promise.all(urls.map((url) => scrapeMetrics(url)));
   const startedAt = performance.now();
   await sleep(measureMs);
-  const after = await scrapeMetrics(server.url);
+  const after = await Promise.all(urls.map((url) => scrapeMetrics(url)));
   const seconds = (performance.now() - startedAt) / 1000;
 
-  const delta = (name: string) => requireMetric(after, name) - requireMetric(before, name);
+  const delta = (name: string) =>
+    after.reduce((total, scrape, node) => total + requireMetric(scrape, name) - requireMetric(before[node]!, name), 0);
+  const highest = (name: string) => Math.max(...after.map((scrape) => requireMetric(scrape, name)));
   const cpuSeconds = delta("process_cpu_seconds_total");
   const committed = delta("chatwire_messages_committed_total");
   return {
@@ -51,15 +55,16 @@ export async function observeServerWindow(
     meanCommitBatch: delta("chatwire_store_commit_batch_size_sum") / delta("chatwire_store_commit_batch_size_count"),
     meanCommitLatencyMs:
       (1000 * delta("chatwire_store_commit_latency_seconds_sum")) / delta("chatwire_store_commit_latency_seconds_count"),
-    eventLoopDelayP99Ms: 1000 * requireMetric(after, "nodejs_eventloop_lag_p99_seconds"),
-    eventLoopDelayMaxMs: 1000 * requireMetric(after, "nodejs_eventloop_lag_max_seconds"),
+    eventLoopDelayP99Ms: 1000 * highest("nodejs_eventloop_lag_p99_seconds"),
+    eventLoopDelayMaxMs: 1000 * highest("nodejs_eventloop_lag_max_seconds"),
+    nodes: urls.length,
   };
 }
 
 /** Formats a window for a benchmark note. */
 export function describeServerWindow(window: ServerWindow): string {
   return (
-    `server CPU ${window.cpuPercent.toFixed(0)}% of one core, ` +
+    `server CPU ${window.cpuPercent.toFixed(0)}% of one core${window.nodes > 1 ? ` (${window.nodes} nodes together)` : ""}, ` +
     `${window.cpuMicrosPerMessage.toFixed(0)} µs CPU per committed message, ` +
     `${window.meanCommitBatch.toFixed(1)} writes per commit, ${window.meanCommitLatencyMs.toFixed(2)} ms mean commit latency, ` +
     `event-loop delay p99 ${window.eventLoopDelayP99Ms.toFixed(1)} ms, max ${window.eventLoopDelayMaxMs.toFixed(1)} ms`

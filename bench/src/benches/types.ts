@@ -1,3 +1,5 @@
+import type { DeploymentName } from "./deployment.js";
+
 /** One line of the results table. */
 export interface ResultRow {
   benchmark: string;
@@ -30,5 +32,11 @@ export interface BenchSettings {
   profile: boolean;
   /** Server flags added to the benchmark defaults, for experiments such as --sqlite-synchronous normal. */
   serverArgs: string[];
+  /** Setups that throughput and latency run against, in order. */
+  deployments: DeploymentName[];
+  /** PostgreSQL database of the postgres-* setups; each run works in a new schema that it drops afterwards. */
+  databaseUrl: string;
+  /** Redis of the postgres-* setups. */
+  redisUrl: string;
   log(text: string): void;
 }

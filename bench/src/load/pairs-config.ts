@@ -3,7 +3,7 @@ import type { PairIdentity } from "./pairs-setup.js";
 
 /** Configuration the runner sends to the pairs load generator. */
 export interface PairsConfig {
-  baseUrl: string;
+  /** The pairs, each with the server addresses of its sender and its receiver. */
   pairs: PairIdentity[];
   warmupMs: number;
   measureMs: number;

@@ -2,10 +2,14 @@ import { ConversationKind } from "@chatwire/gen";
 
 import { connectUser, type UserConnection } from "./rpc.js";
 
-/** The user ids and tokens of one sender/receiver pair. */
+/** The user ids, server addresses and tokens of one sender/receiver pair. */
 export interface PairIdentity {
   senderId: string;
   receiverId: string;
+  /** The node the sender connects to. */
+  senderUrl: string;
+  /** The node the receiver connects to; another node than the sender's when there are several. */
+  receiverUrl: string;
   senderToken: string;
   receiverToken: string;
 }
@@ -21,11 +25,11 @@ export interface Pair {
 }
 
 /** Connects every user and creates one direct conversation per pair. */
-export async function openPairs(baseUrl: string, identities: readonly PairIdentity[]): Promise<Pair[]> {
+export async function openPairs(identities: readonly PairIdentity[]): Promise<Pair[]> {
   return Promise.all(
     identities.map(async (identity, index) => {
-      const sender = connectUser(baseUrl, identity.senderToken);
-      const receiver = connectUser(baseUrl, identity.receiverToken);
+      const sender = connectUser(identity.senderUrl, identity.senderToken);
+      const receiver = connectUser(identity.receiverUrl, identity.receiverToken);
       const created = await sender.conversations.createConversation({
         kind: ConversationKind.DIRECT,
         memberIds: [identity.receiverId],

@@ -7,7 +7,7 @@ import { closePairs, openPairs } from "./pairs-setup.js";
 import { runThroughputLoad } from "./throughput-load.js";
 
 serveRunner<PairsConfig>(async (config, channel): Promise<ThroughputLoadResult | LatencyLoadResult> => {
-  const pairs = await openPairs(config.baseUrl, config.pairs);
+  const pairs = await openPairs(config.pairs);
   try {
     if (config.load.kind === "throughput") {
       return await runThroughputLoad(pairs, config, config.load.inFlightPerSender, channel);
