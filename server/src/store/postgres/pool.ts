@@ -69,6 +69,17 @@ export function createPool(options: PoolOptions): Pool {
       "an idle PostgreSQL connection failed; the pool closed it and opens a new one when needed",
     );
   });
+  // pg-pool 3.14 hands a new connection to its caller from inside the
+  // socket's data handler that read ReadyForQuery, after removing its own
+  // "error" listener. When the same read also contains an error (a backend
+  // terminated right after it started), the client emits "error" before the
+  // caller's `await` can attach a listener, which crashed the process. This
+  // listener stays for the connection's lifetime and only keeps that event
+  // from being unhandled: the connection is then not queryable, so the
+  // caller's next statement fails and is logged with the call's ids.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   return pool;
 }
 
