@@ -31,7 +31,10 @@ export interface Cluster {
   readonly urls: readonly string[];
   /** The PostgreSQL schema of the cluster, `chatwire_test_<random>`; stop() drops it. */
   readonly schema: string;
-  /** application_name of every PostgreSQL connection the nodes open; equal to the schema name. */
+  /**
+   * application_name of every PostgreSQL connection the nodes open, and the
+   * prefix (with a colon) of their Redis channels; equal to the schema name.
+   */
   readonly applicationName: string;
   /** Mints an HS256 token that every node accepts. */
   token(userId: string, ttlSeconds?: number): Promise<string>;
@@ -60,6 +63,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     schema,
     "--redis-url",
     options.redisUrl,
+    "--redis-channel-prefix",
+    `${schema}:`,
     ...(options.args ?? []),
   ];
 
