@@ -32,4 +32,4 @@ export {
 export * from "./server-suite/index.js";
 export * from "./cluster/index.js";
 export * from "./tags.js";
-export type * from "./report/types.js";
+export * from "./report/index.js";
