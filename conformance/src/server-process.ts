@@ -3,10 +3,11 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, readFileSync, rmSync, type WriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { get } from "node:http";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { SignJWT } from "jose";
 
@@ -22,6 +23,13 @@ export interface ServerProcessOptions {
   env?: Record<string, string>;
   /** Node flags placed before the script, such as ["--cpu-prof"]. Default: none. */
   nodeArgs?: string[];
+  /**
+   * Absolute path of a script to run in place of chatwire-server, such as a
+   * server embedding startServer with extra options. It must take the same
+   * flags and CHATWIRE_JWT_SECRET, and serve GET /healthz. A `.ts` file runs
+   * with `--import tsx`. Default: server/dist/bin/chatwire-server.js.
+   */
+  script?: string;
   /** How long to wait for `GET /healthz` to return 200, in ms. Default 20,000, room for a cold start on a busy CI machine. */
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before it sends SIGKILL, in ms. Default 10,000. */
@@ -78,13 +86,15 @@ process.once("exit", () => {
 });
 
 /**
- * Starts `node server/dist/bin/chatwire-server.js` on a free loopback port
- * and resolves once `GET /healthz` returns 200. Build the server first.
+ * Starts `node server/dist/bin/chatwire-server.js` (or `options.script`) on
+ * a free loopback port and resolves once `GET /healthz` returns 200. Build
+ * the server first.
  */
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
-  const serverBin = join(findRepoRoot(), "server", "dist", "bin", "chatwire-server.js");
+  const serverBin = options.script ?? join(findRepoRoot(), "server", "dist", "bin", "chatwire-server.js");
   if (!existsSync(serverBin)) {
-    throw new Error(`server entry point ${serverBin} not found; run \`npx tsc -b server\` first`);
+    const hint = options.script === undefined ? "run `npx tsc -b server` first" : "check the script option";
+    throw new Error(`server entry point ${serverBin} not found; ${hint}`);
   }
 
   const ownsDataDir = options.dataDir === undefined;
@@ -186,6 +196,7 @@ async function launchChild(spec: LaunchSpec): Promise<RunningChild> {
   const { options } = spec;
   const args = [
     ...(options.nodeArgs ?? []),
+    spec.serverBin.endsWith(".ts") ? ["--import", tsxLoaderUrl()] : [],
     spec.serverBin,
     ["--port", String(spec.port)],
     ["--host", "127.0.0.1"],
@@ -300,6 +311,14 @@ async function stopChild(running: RunningChild, timeoutMs: number): Promise<Serv
   if (graceful !== undefined) return graceful;
   running.child.kill("SIGKILL");
   return running.exited;
+}
+
+/**
+ * Returns the file URL of tsx's loader. The child runs in its data folder,
+ * where a bare `--import tsx` would not resolve.
+ */
+function tsxLoaderUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 }
 
 /** Returns the monorepo root: the nearest folder above this file whose package.json is named "chatwire". */

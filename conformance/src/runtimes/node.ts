@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 
 import { connectHost, type HostChannel } from "./host-connection.js";
 import type { HostMessage } from "./host-protocol.js";
-import { startNodeClient } from "./node-client.js";
+import { startNodeClient, type NodeClientSpec } from "./node-client.js";
+import type { Claim } from "../tags.js";
 import type { ClientHost, ClientOptions, ClientRuntime, HostExit, RuntimeClient } from "./types.js";
 
 /** Options of createNodeRuntime. */
@@ -23,7 +24,36 @@ export interface NodeRuntimeOptions {
   hostStartTimeoutMs?: number;
   /** Receives each line a host writes to stderr, prefixed with the host's label. Default: process.stderr. */
   onHostLog?: (line: string) => void;
+  /** Name in test titles and reports. Default "node". */
+  name?: string;
+  /** The runtime's claim. Default: NODE_CLAIM, named after `name`. */
+  claim?: Claim;
+  /**
+   * Starts a client in this process. Default startNodeClient: the client an
+   * app builds from @chatwire/node. Set it with hostScript to test a
+   * modified client.
+   */
+  startClient?: (spec: NodeClientSpec) => Promise<RuntimeClient>;
+  /**
+   * Absolute path of the script a host process runs. It must call
+   * serveNodeHost, normally with the same client as startClient. A `.ts`
+   * file runs with tsx. Default: this runtime's node-host script.
+   */
+  hostScript?: string;
+  /** Arguments after hostScript on the host's command line. Default: none. */
+  hostArgs?: readonly string[];
 }
+
+/**
+ * The Node runtime's claim. Push is left out because no push service
+ * reaches a Node process: the SDK's wake-up entry point is there, but
+ * nothing here delivers a push to trigger it.
+ */
+export const NODE_CLAIM: Claim = {
+  name: "node",
+  profiles: ["core", "offline", "multi-device", "multi-node"],
+  gaps: [{ profile: "push", reason: "no push service delivers wake-ups to a Node process" }],
+};
 
 /** Creates the Node runtime. Call close() to stop its clients and hosts and remove its files. */
 export async function createNodeRuntime(options: NodeRuntimeOptions = {}): Promise<ClientRuntime & { storagePath(name: string): string }> {
@@ -34,13 +64,16 @@ export async function createNodeRuntime(options: NodeRuntimeOptions = {}): Promi
   const hosts = new Set<ClientHost>();
   const storagePath = (name: string) => join(storageDir, `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}.sqlite`);
 
+  const name = options.name ?? "node";
+  const startClient = options.startClient ?? startNodeClient;
   return {
-    name: "node",
+    name,
+    claim: options.claim ?? { ...NODE_CLAIM, name },
     storagePath,
 
     async createClient(clientOptions: ClientOptions) {
       const { getToken, ...rest } = clientOptions;
-      const client = await startNodeClient({ ...rest, storagePath: storagePath(clientOptions.storageName), getToken });
+      const client = await startClient({ ...rest, storagePath: storagePath(clientOptions.storageName), getToken });
       clients.add(client);
       return {
         ...client,
@@ -52,7 +85,7 @@ export async function createNodeRuntime(options: NodeRuntimeOptions = {}): Promi
     },
 
     async startHost(clientOptions: ClientOptions) {
-      const channel = spawnHost(clientOptions.userId, options.onHostLog);
+      const channel = spawnHost(clientOptions.userId, options, options.onHostLog);
       const host = await connectHost(
         channel,
         clientOptions,
@@ -73,11 +106,15 @@ export async function createNodeRuntime(options: NodeRuntimeOptions = {}): Promi
   };
 }
 
-/** Starts node-host in a child process, with tsx when running from the TypeScript sources. */
-function spawnHost(userId: string, onLog: ((line: string) => void) | undefined): HostChannel {
+/** Starts a host script in a child process, with tsx for a TypeScript file. */
+function spawnHost(
+  userId: string,
+  host: Pick<NodeRuntimeOptions, "hostScript" | "hostArgs">,
+  onLog: ((line: string) => void) | undefined,
+): HostChannel {
   const fromSource = import.meta.url.endsWith(".ts");
-  const script = fileURLToPath(new URL(fromSource ? "./node-host.ts" : "./node-host.js", import.meta.url));
-  const args = fromSource ? ["--import", "tsx", script] : [script];
+  const script = host.hostScript ?? fileURLToPath(new URL(fromSource ? "./node-host.ts" : "./node-host.js", import.meta.url));
+  const args = [...(script.endsWith(".ts") ? ["--import", "tsx"] : []), script, ...(host.hostArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
   const label = `node host for ${userId} (pid ${child.pid ?? "none"})`;
 

@@ -19,6 +19,7 @@
  *   messages each conversation shows with their status, the stored
  *   conversations, the outbox and the connection state.
  */
+import type { Claim } from "../tags.js";
 
 /** Delivery status of a message as the client shows it. */
 export type MessageStatus = "pending" | "sent" | "delivered" | "read" | "failed";
@@ -231,6 +232,12 @@ export interface ClientHost extends RuntimeClient {
 export interface ClientRuntime {
   /** Short name used in test titles and reports ("node", "browser"). */
   readonly name: string;
+  /**
+   * The profiles the runtime claims and the reasons it leaves out the rest.
+   * A suite run skips the scenarios of unclaimed profiles with that reason.
+   * Default: every profile is claimed.
+   */
+  readonly claim?: Claim;
   /** Starts a client in the test's own process (or the runtime's default page). */
   createClient(options: ClientOptions): Promise<RuntimeClient>;
   /** Starts a client in a separate process (or page) that can be killed. */

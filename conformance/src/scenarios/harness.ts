@@ -24,6 +24,12 @@ export interface RunScenarioOptions {
   log?: (line: string) => void;
   /** Keep the server's data folder after a passing run too. Default false: only a failed run keeps it. */
   keepServerData?: boolean;
+  /**
+   * The server to start in place of chatwire-server, and flags it gets
+   * before the scenario's own; see ServerProcessOptions.script. Default: the
+   * reference server with the scenario's flags only.
+   */
+  server?: { script?: string; args?: readonly string[] };
 }
 
 let runCounter = 0;
@@ -55,7 +61,11 @@ export async function runScenario(
   // The harness owns the data folder so that it can keep the server's log
   // when the scenario fails.
   const dataDir = await mkdtemp(join(tmpdir(), `chatwire-${runId}-`));
-  const server = await startServerProcess({ dataDir, args: [...(scenario.serverArgs ?? [])] });
+  const server = await startServerProcess({
+    dataDir,
+    args: [...(options.server?.args ?? []), ...(scenario.serverArgs ?? [])],
+    ...(options.server?.script === undefined ? {} : { script: options.server.script }),
+  });
   let failed = true;
   try {
     await runScenarioOn(scenario, runtime, server, { ...options, runId });
