@@ -9,9 +9,12 @@ import { fileURLToPath } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { startServerProcess, type ServerProcess } from "../src/server-process.js";
 import { findAll, parseXml } from "./support/xml.js";
 
 const CLI = fileURLToPath(new URL("../bin/chatwire-conformance.ts", import.meta.url));
+const MINT_TOKEN = fileURLToPath(new URL("./mint-token.mjs", import.meta.url));
+const VARIANT_SCRIPT = fileURLToPath(new URL("./broken/server-variant-main.ts", import.meta.url));
 
 interface CliOutcome {
   code: number | null;
@@ -43,6 +46,79 @@ afterAll(async () => {
 });
 
 describe("chatwire-conformance", () => {
+  describe("server against the reference server", () => {
+    let server: ServerProcess;
+    beforeAll(async () => {
+      server = await startServerProcess();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it("exits 0 and writes JUnit and Markdown", async () => {
+      const junit = join(outputDir, "server", "junit.xml");
+      const markdown = join(outputDir, "server", "summary.md");
+
+      const outcome = await runCli(
+        ["server", "--url", server.url, "--name", "reference server", "--protocol", "connect,grpc-web", "--profiles", "core,multi-device"]
+          .concat(["--filter", "server.idempotency.", "--junit", junit, "--markdown", markdown]),
+        { CHATWIRE_JWT_SECRET: server.jwtSecret },
+      );
+
+      expect(outcome.code, outcome.stderr).toBe(0);
+      expect(outcome.stdout).toMatch(/^server\.idempotency\.replay \[grpc-web\] .+\s+pass$/m);
+      expect(outcome.stdout).toContain("reference server (server): 6 passed, 0 failed, 0 skipped");
+
+      const root = parseXml(await readFile(junit, "utf8"));
+      expect(root.attributes).toMatchObject({ tests: "6", failures: "0", skipped: "0" });
+      const suites = findAll(root, "testsuite");
+      expect(suites.map((suite) => suite.attributes.name)).toEqual(["server: reference server"]);
+      const names = findAll(root, "testcase").map((testcase) => testcase.attributes.name);
+      expect(names).toContain("server.idempotency.replay [connect] a retry with the same key returns the stored message, replayed, and stores nothing new");
+      expect(names.filter((name) => name?.includes("[grpc]"))).toEqual([]);
+      const gaps = findAll(suites[0]!, "property").map((property) => property.attributes);
+      expect(gaps).toContainEqual({ name: "profiles", value: "core,multi-device" });
+      expect(gaps).toContainEqual({ name: "gap.push", value: "the push profile is not in --profiles" });
+
+      const summary = await readFile(markdown, "utf8");
+      expect(summary).toContain("| server | reference server | core, multi-device | 6 | 0 | 0 |");
+      expect(summary).toMatch(/^\| server\.idempotency\.replay \\\[connect\\\] \| .+ \| core \| G2, G3 \| pass \| {2}\|$/m);
+    });
+
+    it("takes tokens from --token-command", async () => {
+      const outcome = await runCli(
+        ["server", "--url", server.url, "--protocol", "connect", "--filter", "server.idempotency.replay"]
+          .concat(["--token-command", `"${process.execPath}" "${MINT_TOKEN}"`]),
+        { MINT_TOKEN_SECRET: server.jwtSecret, CHATWIRE_JWT_SECRET: "" },
+      );
+
+      expect(outcome.code, outcome.stderr).toBe(0);
+      expect(outcome.stdout).toContain(`${server.url} (server): 1 passed, 0 failed, 0 skipped`);
+    });
+
+    it("exits 1 when a case fails", async () => {
+      const broken = await startServerProcess({ script: VARIANT_SCRIPT, args: ["--variant", "dedupe-off"] });
+      const junit = join(outputDir, "failing", "junit.xml");
+      let outcome: CliOutcome;
+      try {
+        outcome = await runCli(
+          ["server", "--url", broken.url, "--protocol", "connect", "--filter", "server.idempotency.replay", "--junit", junit],
+          { CHATWIRE_JWT_SECRET: broken.jwtSecret },
+        );
+      } finally {
+        await broken.stop();
+      }
+
+      expect(outcome.code, outcome.stderr).toBe(1);
+      expect(outcome.stderr).toMatch(/^\[1\/1\] FAIL server /m);
+      expect(outcome.stdout).toMatch(/^server\.idempotency\.replay \[connect\] .+FAIL \[1\]$/m);
+      const failures = findAll(parseXml(await readFile(junit, "utf8")), "failure");
+      expect(failures).toHaveLength(1);
+      expect(failures[0]!.attributes.message).not.toBe("");
+      expect(failures[0]!.text).toContain(failures[0]!.attributes.message);
+    });
+  });
+
   describe("client --runtime node", () => {
     it("exits 0 and writes JUnit and Markdown", async () => {
       const junit = join(outputDir, "client", "junit.xml");

@@ -70,6 +70,16 @@ export function parseBaseUrl(flag: string, value: string): string {
   return value.replace(/\/+$/, "");
 }
 
+/** Parses a flag that takes a whole number above 0; undefined stays undefined. */
+export function parsePositiveInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(number) || number <= 0) {
+    throw new UsageError(`--${flag} is ${JSON.stringify(value)}; use a whole number above 0`);
+  }
+  return number;
+}
+
 /** Builds a case filter from --filter: a case matches when its id or title contains the text, ignoring case. */
 export function textFilter(text: string | undefined): ((item: { id: string; title: string }) => boolean) | undefined {
   if (text === undefined) return undefined;

@@ -2,12 +2,11 @@
 import { parseArgs } from "node:util";
 
 import { createProgressReporter } from "../report/progress.js";
-import type { ResultListener, SuiteRun, WireProtocol } from "../report/types.js";
+import type { SuiteRun } from "../report/types.js";
+import { runServerSuite, serverCases, WIRE_PROTOCOLS, type TokenSource } from "../server-suite/index.js";
 import { PROFILES, type Claim, type Profile } from "../tags.js";
-import { COMMON_OPTIONS, EXIT_PASSED, parseBaseUrl, parseCommandArgs, parseList, textFilter, UsageError } from "./args.js";
+import { COMMON_OPTIONS, EXIT_PASSED, parseBaseUrl, parsePositiveInteger, parseCommandArgs, parseList, textFilter, UsageError } from "./args.js";
 import { finishRuns, type CommandIo } from "./output.js";
-
-const PROTOCOLS: readonly WireProtocol[] = ["connect", "grpc", "grpc-web"];
 
 export const SERVER_HELP = `Usage: chatwire-conformance server --url URL (--jwt-secret SECRET | --token-command CMD) [options]
 
@@ -31,6 +30,11 @@ Options:
   --profiles LIST        profiles the server claims, comma-separated: ${PROFILES.join(", ")}
                          (default: core); cases of the others are reported as skipped
   --name NAME            the implementation's name in reports (default: the URL)
+  --case-timeout-ms N    time one case may take on one protocol, in ms, before the time
+                         heartbeat and long-poll waits add (default: 30000)
+  --short-retention-ms N for a server configured with a short retention: ms after which
+                         it has certainly deleted an event (retention plus prune interval);
+                         enables the retention case, which waits that long
   --filter TEXT          run only the cases whose id or title contains TEXT (any case)
   --junit FILE           write JUnit XML to FILE (folders are created)
   --markdown FILE        write a Markdown summary to FILE
@@ -49,29 +53,10 @@ const OPTIONS = {
   protocol: { type: "string" },
   profiles: { type: "string" },
   name: { type: "string" },
+  "case-timeout-ms": { type: "string" },
+  "short-retention-ms": { type: "string" },
   ...COMMON_OPTIONS,
 } as const;
-
-/** A way to get tokens, as the server suite takes it. */
-type TokenSource =
-  | { jwtSecret: string; issuer?: string; audience?: string }
-  | { command: string };
-
-/** The part of the server suite's module this command uses. */
-interface ServerSuiteModule {
-  serverCases: ReadonlyArray<{ id: string; title: string }>;
-  runServerSuite(
-    options: {
-      baseUrl: string;
-      tokens: TokenSource;
-      protocols?: readonly WireProtocol[];
-      claim?: Claim;
-      filter?: (serverCase: { id: string; title: string }) => boolean;
-      log?: (line: string) => void;
-    },
-    onResult?: ResultListener,
-  ): Promise<SuiteRun>;
-}
 
 /** Runs the command and returns its exit status; throws UsageError for command-line mistakes. */
 export async function serverCommand(args: string[], io: CommandIo, env: NodeJS.ProcessEnv): Promise<number> {
@@ -85,33 +70,36 @@ export async function serverCommand(args: string[], io: CommandIo, env: NodeJS.P
   if (values.url === undefined) throw new UsageError("missing --url; give the server's base URL, such as http://127.0.0.1:8080");
   const baseUrl = parseBaseUrl("url", values.url);
   const tokens = tokenSource(values, env);
-  const protocols = values.protocol === undefined ? PROTOCOLS : parseList("protocol", values.protocol, PROTOCOLS);
+  const protocols = values.protocol === undefined ? WIRE_PROTOCOLS : parseList("protocol", values.protocol, WIRE_PROTOCOLS);
   const profiles = values.profiles === undefined ? (["core"] as Profile[]) : parseList("profiles", values.profiles, PROFILES);
   const claim: Claim = {
     name: values.name ?? baseUrl,
     profiles,
     gaps: PROFILES.filter((profile) => !profiles.includes(profile)).map((profile) => ({
       profile,
-      reason: "not listed in --profiles",
+      reason: `the ${profile} profile is not in --profiles`,
     })),
   };
 
-  const suite = await loadServerSuite();
+  const caseTimeoutMs = parsePositiveInteger("case-timeout-ms", values["case-timeout-ms"]);
+  const shortRetentionMs = parsePositiveInteger("short-retention-ms", values["short-retention-ms"]);
   const filter = textFilter(values.filter);
-  if (filter && !suite.serverCases.some(filter)) {
+  if (filter && !serverCases.some(filter)) {
     throw new UsageError(`--filter ${JSON.stringify(values.filter)} matches no server case id or title`);
   }
 
   const progress = createProgressReporter(io.stderr, `server ${claim.name}`);
   let run: SuiteRun;
   try {
-    run = await suite.runServerSuite(
+    run = await runServerSuite(
       {
         baseUrl,
         tokens,
         protocols,
         claim,
         ...(filter ? { filter } : {}),
+        ...(caseTimeoutMs === undefined ? {} : { caseTimeoutMs }),
+        ...(shortRetentionMs === undefined ? {} : { shortRetentionMs }),
         ...(values.verbose ? { log: (line: string) => progress.print(line) } : {}),
       },
       (result, done, total) => progress.caseFinished(result, done, total),
@@ -155,16 +143,4 @@ function tokenSource(
     ...(values["jwt-issuer"] === undefined ? {} : { issuer: values["jwt-issuer"] }),
     ...(values["jwt-audience"] === undefined ? {} : { audience: values["jwt-audience"] }),
   };
-}
-
-// TODO: import the server suite statically once src/server-suite is part of this package.
-const SERVER_SUITE_MODULE = "../server-suite/index.js";
-
-async function loadServerSuite(): Promise<ServerSuiteModule> {
-  try {
-    return (await import(SERVER_SUITE_MODULE)) as ServerSuiteModule;
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
-    throw new UsageError("the server suite is not part of this build of @chatwire/conformance yet");
-  }
 }
