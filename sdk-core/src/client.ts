@@ -111,7 +111,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
   });
 
   const engine = new SyncEngine({
-    storage, chat, serverInfo, clock, tuning, logger, userId, deviceId: getDeviceId,
+    storage, chat, conversations: conversationClient, serverInfo, clock, tuning, logger, userId, deviceId: getDeviceId,
     onApplied: (page: AppliedPage) => {
       views.notify(page.changedConversations);
       emit(page.events);

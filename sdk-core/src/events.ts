@@ -8,8 +8,12 @@ import type { ConversationRecord, MessageRecord, OutboxEntry } from "./storage/t
  *   local user's messages (sent from this or another device).
  * - receipt: a member's delivered or read mark went up (values are the new maxima).
  * - conversation: a conversation was created or changed, or the user was removed from it.
- * - resync: the server no longer had the sync cursor's events, so the client
- *   discarded its synced state and synced again from the start. The outbox was kept.
+ * - resync: the server rejected the sync cursor (retention deleted its events,
+ *   or the server never issued it), so the client discarded its synced state
+ *   and rebuilds it from the server: every conversation and its newest page of
+ *   history. The outbox and pending read marks are kept, and views fill in as
+ *   each page is stored. Also emitted when a rebuild left unfinished by an
+ *   earlier process starts over.
  * - outbox-failed: the server rejected an outbox entry for good; it stays
  *   until the host calls `retry()` or `discard()`.
  */

@@ -8,7 +8,7 @@ import type { ChatError } from "./chat-error.js";
  * - backoff: the failure is transient; try again after an exponential backoff delay.
  * - wait: the server asked for a pause (rate limit); try again after `delayMs`.
  * - refresh-token: get a fresh token from the host, then try again once.
- * - resync: the sync cursor is unusable; discard the synced state and sync from empty.
+ * - resync: the sync cursor is unusable; discard the synced state and rebuild it from the server.
  * - park: retrying the same request cannot succeed; give up on it (an outbox
  *   entry becomes failed) and tell the host.
  * - cancelled: the client itself aborted the call (close, background, a

@@ -224,6 +224,7 @@ class MemoryTransaction implements StorageTransaction {
     const meta = this.#write("meta");
     meta.delete("cursor");
     meta.delete("position");
+    meta.delete("rebuild");
   }
 
   /** Returns the draft's map for `section`, copying it on the first write of this transaction. */

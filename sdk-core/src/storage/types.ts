@@ -38,7 +38,13 @@ export type MetaKey =
   /** The opaque sync cursor after the last applied event. */
   | "cursor"
   /** Position of the last applied event in the user's log, as a decimal string. */
-  | "position";
+  | "position"
+  /**
+   * Present while the synced state is being rebuilt after the server rejected
+   * the cursor; the value is the reason. Until it is deleted the stored
+   * conversations and messages may be incomplete.
+   */
+  | "rebuild";
 
 /** A member of a conversation and the member's receipt marks. */
 export interface MemberRecord {
@@ -187,10 +193,10 @@ export interface StorageTransaction {
   deletePendingReadMark(conversationId: string, acknowledgedSeq: number): Promise<boolean>;
 
   /**
-   * Deletes conversations, messages, the cursor and the position, so the
-   * client can rebuild from an empty cursor after the server reported its
-   * cursor expired. Keeps the outbox, the pending read marks, the device id
-   * and the user id.
+   * Deletes conversations, messages, the cursor, the position and the
+   * rebuild marker, so the client can rebuild its state from the server
+   * after the server rejected its cursor as expired or invalid. Keeps the
+   * outbox, the pending read marks, the device id and the user id.
    */
   clearSyncedState(): Promise<void>;
 }

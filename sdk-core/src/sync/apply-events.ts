@@ -4,7 +4,7 @@ import type { ConversationRecord, StorageTransaction } from "../storage/types.js
 import type { ReceiptEvent } from "@chatwire/gen";
 import { PageMessages } from "./page-messages.js";
 import { compareMembers, findMember, mergeConversation, placeholderConversation, toMessageRecord, toNumber } from "./records.js";
-import { recountUnread } from "./unread.js";
+import { countStoredUnreadAfter, recountUnread } from "./unread.js";
 
 /** Changes made by applying one page or batch of events, for the steps after the commit. */
 export interface AppliedPage {
@@ -205,6 +205,14 @@ class EventApplier {
       const lastMessage = toMessageRecord(remote.lastMessage);
       await this.#messages.put(lastMessage);
       if (lastMessage.senderId === this.#userId) await this.#tx.deleteOutbox(lastMessage.clientMessageId);
+    }
+    // The event's unread count covers seqs up to its lastSeq. Messages above it that storage has already
+    // (stored by a rebuild, GetHistory or ListConversations) are not counted when their own events
+    // arrive, because they are known then, so they are counted here.
+    const remoteLastSeq = toNumber(remote.lastSeq);
+    if (merged.lastSeq > remoteLastSeq) {
+      await this.#messages.flush();
+      merged.unreadCount += await countStoredUnreadAfter(this.#tx, merged, remoteLastSeq, this.#userId);
     }
     const remoteReadSeq = toNumber(remote.members.find((m) => m.userId === this.#userId)?.readSeq ?? 0n);
     if ((findMember(merged, this.#userId)?.readSeq ?? 0) > remoteReadSeq) {

@@ -27,8 +27,9 @@ export async function ensureOlderMessages(
     return { bound, floor, below };
   });
 
-  // TODO: only the stretch just below the window is checked, so a hole further up (left by a
-  // cursor rebuild) stays until a GetHistory page happens to cover it.
+  // Only the stretch just below the window is checked. The window itself has no lasting hole: a
+  // conversation's stored messages are one range ending at lastSeq (a rebuild stores the newest page),
+  // except for messages sync has not applied yet, which it fills.
   const needed = Math.min(pageSize, Math.max(0, local.bound - 1 - local.floor));
   const contiguous = local.below.every((message, index) => message.seq === local.bound - local.below.length + index);
   if (local.below.length >= needed && contiguous) return 0;

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
-import type { ChatService, Event, SyncResponse } from "@chatwire/gen";
+import type { ChatService, ConversationService, Event, SyncResponse } from "@chatwire/gen";
 import { callWithDeadline, linkedController, sleep } from "../connection/call.js";
 import { ChatError } from "../errors/chat-error.js";
 import type { Clock, Logger, TimerHandle, Tuning } from "../options.js";
@@ -9,12 +9,14 @@ import type { ChatStorage } from "../storage/types.js";
 import { applyEventPage } from "./apply-events.js";
 import { discardPrefetch, startPrefetch } from "./prefetch.js";
 import type { Prefetch } from "./prefetch.js";
+import { StateRebuild } from "./rebuild.js";
 import type { AppliedPage } from "./apply-events.js";
 
 /** Dependencies the sync engine gets from the client. */
 export interface SyncContext {
   storage: ChatStorage;
   chat: Client<typeof ChatService>;
+  conversations: Client<typeof ConversationService>;
   serverInfo: ServerInfoCache;
   clock: Clock;
   tuning: Tuning;
@@ -49,14 +51,21 @@ export function isFirstFrameTimeout(error: ChatError): boolean {
  */
 export class SyncEngine {
   readonly #context: SyncContext;
+  readonly #rebuild: StateRebuild;
 
   constructor(context: SyncContext) {
     this.#context = context;
+    this.#rebuild = new StateRebuild({
+      ...context,
+      historyPageSize: () => this.#pageSize(false),
+      sync: (signal, cursor) => this.#syncPage(signal, 0, this.#pageSize(true), cursor),
+    });
   }
 
   /**
    * Pages through Sync from the stored cursor until the server has nothing
-   * more. Pages are applied one at a time, in order, each with its cursor in
+   * more, after finishing a rebuild of the synced state that is due (see
+   * rebuild.ts). Pages are applied one at a time, in order, each with its cursor in
    * one transaction. The request for the next page goes out before a page is
    * applied (see #applyNextPage).
    */
@@ -66,6 +75,7 @@ export class SyncEngine {
     let pages = 0;
     let events = 0;
     let ahead: Prefetch | undefined;
+    await this.#rebuild.resume(signal);
     try {
       for (;;) {
         const step = await this.#applyNextPage(ahead, signal);
@@ -187,11 +197,13 @@ export class SyncEngine {
     }
   }
 
-  /** Discards conversations, messages and the cursor (keeping the outbox) so the next sync rebuilds them. */
-  async resync(reason: string): Promise<void> {
-    await this.#context.storage.transaction("readwrite", (tx) => tx.clearSyncedState());
-    this.#context.logger.warn({ reason }, "sync cursor unusable; local state discarded and rebuilt from the server");
-    this.#context.onResync(reason);
+  /**
+   * Discards conversations, messages and the cursor (keeping the outbox and
+   * the pending read marks) and marks storage for a rebuild from the server's
+   * current state, which the next `catchUp` runs.
+   */
+  resync(reason: string): Promise<void> {
+    return this.#rebuild.start(reason);
   }
 
   /**

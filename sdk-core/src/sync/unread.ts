@@ -32,3 +32,21 @@ export async function recountUnread(
   }
   conversation.unreadCount = Math.min(conversation.unreadCount, span);
 }
+
+/**
+ * Returns how many other users' messages storage has above `afterSeq` and
+ * above the local user's read mark, up to the conversation's lastSeq. Only
+ * the first maxCountedSpan seqs are read.
+ */
+export async function countStoredUnreadAfter(
+  tx: StorageTransaction,
+  conversation: ConversationRecord,
+  afterSeq: number,
+  userId: string,
+): Promise<number> {
+  const from = Math.max(afterSeq, findMember(conversation, userId)?.readSeq ?? 0);
+  const span = conversation.lastSeq - from;
+  if (span <= 0) return 0;
+  const messages = await tx.getMessages(conversation.conversationId, { afterSeq: from, limit: Math.min(span, maxCountedSpan) });
+  return messages.filter((message) => message.senderId !== userId).length;
+}
