@@ -41,7 +41,7 @@ const maxUserIdLength = 64;
 /** Request ids the server accepts (CreateConversationRequest.request_id), so a bad one fails before it is sent. */
 const requestIdPattern = /^[A-Za-z0-9_.@:-]{1,64}$/;
 /** Pages ListConversations reads at most, so a server that always returns a next page cannot loop the client. */
-const maxListPages = 1_000;
+export const maxListPages = 1_000;
 
 /** Conversation RPCs whose results are also stored locally, so views show them at once. */
 export class ConversationApi {

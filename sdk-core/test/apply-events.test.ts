@@ -138,6 +138,30 @@ describe("applyEventPage", () => {
     });
   });
 
+  describe("when storage has messages above a conversation event's last seq", () => {
+    it("counts them as unread once", async () => {
+      const storage = createMemoryStorage();
+      await apply(storage, [conversationEvent(1, "c4", 2)], "p-1");
+      // Seqs 3 to 5 arrived before their events, as a rebuild's history page stores them.
+      await storage.transaction("readwrite", async (tx) => {
+        await tx.putMessages([3, 4, 5].map((seq) => toMessageRecord(create(MessageSchema, message("c4", seq)))));
+        const record = (await tx.getConversation("c4"))!;
+        record.lastSeq = 5;
+        await tx.putConversation(record);
+      });
+
+      const page = await apply(
+        storage,
+        [conversationEvent(2, "c4", 2), messageEvent(3, "c4", 3), messageEvent(4, "c4", 4), messageEvent(5, "c4", 5)],
+        "p-5",
+      );
+
+      expect(page.events.filter((event) => event.type === "message")).toEqual([]);
+      // The event's count (2) covers seqs up to 2; the stored seqs 3 to 5 add 3.
+      expect((await conversation(storage, "c4"))?.unreadCount).toBe(5);
+    });
+  });
+
   describe("with the messages of a page split over several pages", () => {
     it("ends as one page applied at once", async () => {
       const whole = createMemoryStorage();

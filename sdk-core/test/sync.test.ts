@@ -227,7 +227,7 @@ describe("Sync", () => {
       expect(texts).toContain("new");
       expect(texts).toContain("queued while offline");
       expect(await storedOutbox(bob.storage)).toEqual([]);
-      // The conversation record comes back from the server (GetConversation), as it was before.
+      // The conversation record comes back from the server (ListConversations), as it was before.
       await waitFor(
         async () => (await bob.storage.transaction("readonly", (tx) => tx.getConversation(conversationId)))?.members.length === 2,
         "conversation restored",
@@ -238,6 +238,8 @@ describe("Sync", () => {
     it("treats a cursor the server never issued the same way", async () => {
       const { clock, server, conversationId } = setup();
       server.post("alice", conversationId, "hello");
+      // Only the rebuild brings the conversation back: the log has none of its events.
+      server.expireLog("bob");
       const storage = createMemoryStorage();
       await storage.transaction("readwrite", async (tx) => {
         await tx.setMeta("cursor", "garbage");
@@ -249,6 +251,8 @@ describe("Sync", () => {
 
       expect(bob.events).toContainEqual({ type: "resync", reason: "ERROR_REASON_CURSOR_INVALID" });
       expect((await storedMessages(storage, conversationId)).map((m) => m.text)).toEqual(["hello"]);
+      const record = await storage.transaction("readonly", (tx) => tx.getConversation(conversationId));
+      expect(record?.members.map((member) => member.userId)).toEqual(["alice", "bob"]);
       await bob.client.close();
     });
   });

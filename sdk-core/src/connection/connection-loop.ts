@@ -144,6 +144,8 @@ export class ConnectionLoop {
               await engine.resync(error.reasonName ?? error.codeName);
               continue;
             }
+            // The cursor was rejected again right after a rebuild: the attempt after the backoff wait rebuilds again.
+            resyncs = 0;
             break;
           case "refresh-token":
             if (!refreshedToken) {

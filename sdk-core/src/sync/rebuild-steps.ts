@@ -1,5 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import type { ChatService, ConversationService, SyncResponse } from "@chatwire/gen";
+import { maxListPages } from "../conversations.js";
 import { ChatError } from "../errors/chat-error.js";
 import { classifyFailure } from "../errors/classify.js";
 import type { ChatEvent } from "../events.js";
@@ -31,9 +32,6 @@ export interface RebuildCursor {
   /** Undefined when the server's log had no event for the user. */
   position: number | undefined;
 }
-
-/** Pages ListConversations reads at most, so a server that always returns a next page cannot loop the client. */
-const maxListPages = 1_000;
 
 /**
  * Pages through Sync from the empty cursor to the end of the log, applying
@@ -67,8 +65,8 @@ export async function takeEndCursor(context: RebuildStepContext): Promise<Rebuil
  * transaction, with the server's unread counts and last messages. A pending
  * read mark of the local user that is above the server's mark is applied
  * again, and a queued outbox entry that a last message confirms is removed
- * (see storeNewestHistory). Returns the listed conversation ids in list order, each with the
- * last seq that its stored unread count covers.
+ * (see storeNewestHistory). Returns the listed conversation ids in list
+ * order, each with the last seq that its stored unread count covers.
  */
 export async function storeConversationList(context: RebuildStepContext): Promise<Map<string, number>> {
   const { storage, conversations, userId } = context;
@@ -105,7 +103,10 @@ export async function storeConversationList(context: RebuildStepContext): Promis
     pageToken = response.nextPageToken;
     if (pageToken === "") return listed;
   }
-  context.logger.warn({ pages: maxListPages, conversations: listed.size }, "rebuild: ListConversations returned more pages than the client reads; the rest come with their next events");
+  context.logger.warn(
+    { pages: maxListPages, conversations: listed.size },
+    "rebuild: ListConversations returned more pages than the client reads; the rest come with their next events",
+  );
   return listed;
 }
 
@@ -137,7 +138,10 @@ export async function storeNewestHistory(
   } catch (thrown) {
     const error = ChatError.from(thrown);
     if (classifyFailure(error, false).kind !== "park") throw error;
-    logger.warn({ err: error, conversationId }, "rebuild: GetHistory of a listed conversation was rejected; its later events still arrive by sync");
+    logger.warn(
+      { err: error, conversationId },
+      "rebuild: GetHistory of a listed conversation was rejected; its later events still arrive by sync",
+    );
     return;
   }
   if (messages.length === 0) return;

@@ -69,6 +69,8 @@ export interface FakeServerOptions {
   maxMessageBytes?: number;
   maxPageSize?: number;
   maxLongPollMs?: number;
+  /** Conversations per ListConversations page when the request names no page size. Default: all on one page. */
+  listPageSize?: number;
 }
 
 /**
@@ -83,6 +85,7 @@ export class FakeServer {
   readonly maxMessageBytes: number;
   readonly maxPageSize: number;
   readonly maxLongPollMs: number;
+  readonly listPageSize: number;
   readonly transport: Transport;
   /** Every call received, in order. */
   readonly calls: { method: MethodName; userId: string; request: unknown }[] = [];
@@ -108,6 +111,7 @@ export class FakeServer {
     this.maxMessageBytes = options.maxMessageBytes ?? 4_096;
     this.maxPageSize = options.maxPageSize ?? 100;
     this.maxLongPollMs = options.maxLongPollMs ?? 30_000;
+    this.listPageSize = options.listPageSize ?? Number.POSITIVE_INFINITY;
     this.transport = createRouterTransport((router) => {
       router.service(ChatService, {
         sendMessage: (request, context) => this.#handle("SendMessage", context, request, (userId) => this.#sendMessage(userId, request)),
@@ -147,13 +151,17 @@ export class FakeServer {
             conversation: this.#view(this.#member(userId, request.conversationId), userId),
           })),
         listConversations: (request, context) =>
-          this.#handle("ListConversations", context, request, async (userId) => ({
-            conversations: [...this.#conversations.values()]
+          this.#handle("ListConversations", context, request, async (userId) => {
+            // The page token is the offset of the page in the list, so a list that changes between pages may repeat or skip one.
+            const offset = request.pageToken === "" ? 0 : Number(request.pageToken);
+            const size = request.pageSize || this.listPageSize;
+            const all = [...this.#conversations.values()]
               .filter((c) => c.members.has(userId))
-              .sort((a, b) => b.activityAt - a.activityAt)
-              .map((c) => this.#view(c, userId)),
-            nextPageToken: "",
-          })),
+              .sort((a, b) => b.activityAt - a.activityAt);
+            const page = all.slice(offset, offset + size);
+            const next = offset + page.length;
+            return { conversations: page.map((c) => this.#view(c, userId)), nextPageToken: next < all.length ? String(next) : "" };
+          }),
         addMembers: (request, context) =>
           this.#handle("AddMembers", context, request, async (userId) => {
             const state = this.#member(userId, request.conversationId);
@@ -208,6 +216,14 @@ export class FakeServer {
     const state = this.#conversations.get(conversationId);
     if (state === undefined) throw new Error(`no conversation ${conversationId}`);
     return this.#commit(state, senderId, "other-device", clientMessageId ?? `0190f000-0000-7000-8000-${String(this.#nextMessage).padStart(12, "0")}`, text);
+  }
+
+  /** Adds a member to a group directly, announcing the change to every member. */
+  addMember(conversationId: string, userId: string): void {
+    const state = this.#conversations.get(conversationId);
+    if (state === undefined) throw new Error(`no conversation ${conversationId}`);
+    state.members.set(userId, { deliveredSeq: 0, readSeq: 0, joinedAfterSeq: state.messages.length });
+    this.#announce(state, []);
   }
 
   /** Raises a member's marks directly, as an Acknowledge from another device would. */
