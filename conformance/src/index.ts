@@ -33,3 +33,5 @@ export * from "./server-suite/index.js";
 export * from "./cluster/index.js";
 export * from "./tags.js";
 export * from "./report/index.js";
+export { runClientSuite, type ClientSuiteOptions } from "./suites/client-suite.js";
+export { QUICK_SERVER_ARGS } from "./suites/quick-limits.js";

@@ -15,14 +15,13 @@ import type { ClientRuntime } from "../src/runtimes/types.js";
 import { startServerProcess } from "../src/server-process.js";
 import { runServerSuite } from "../src/server-suite/index.js";
 import { runClientSuite } from "../src/suites/client-suite.js";
+import { QUICK_SERVER_ARGS } from "../src/suites/quick-limits.js";
 import { PROFILES } from "../src/tags.js";
 import { createClientVariantRuntime, type ClientVariant } from "./broken/client-variants.js";
 import type { ServerVariant } from "./broken/server-variants.js";
 
 const VARIANT_SCRIPT = fileURLToPath(new URL("./broken/server-variant-main.ts", import.meta.url));
 
-/** Small limits keep the heartbeat and rate-limit cases short. */
-const SERVER_ARGS = ["--heartbeat-ms", "1000", "--rate-limit", "50", "--max-members", "50", "--max-page-size", "200"];
 
 /** What a broken variant must trip: case ids with the pattern of their failure reason, and controls that must pass. */
 interface Expectation {
@@ -86,7 +85,7 @@ const CLIENT_EXPECTATIONS: Record<Exclude<ClientVariant, "new-key-per-retry">, {
 
 /** Runs the server cases `ids` over Connect against a fresh process of `variant`. */
 async function runServerCases(variant: ServerVariant, ids: readonly string[]): Promise<Map<string, CaseResult>> {
-  const server = await startServerProcess({ script: VARIANT_SCRIPT, args: ["--variant", variant, ...SERVER_ARGS] });
+  const server = await startServerProcess({ script: VARIANT_SCRIPT, args: ["--variant", variant, ...QUICK_SERVER_ARGS] });
   try {
     const run = await runServerSuite({
       baseUrl: server.url,

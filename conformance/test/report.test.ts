@@ -204,6 +204,17 @@ describe("result table", () => {
     expect(table).toContain("node (client): 1 passed, 1 failed, 1 skipped");
     expect(table).toContain("reference server (server): 2 passed, 1 failed, 0 skipped");
   });
+
+  it("keeps cases of one id apart by title", () => {
+    const storageRun: SuiteRun = {
+      ...clientRun,
+      suite: "storage",
+      results: [result({ suite: "storage", id: "outbox", title: "lists nothing" }), result({ suite: "storage", id: "outbox", title: "keeps order" })],
+    };
+    const lines = formatResultTable([storageRun]).split("\n");
+
+    expect(lines.filter((line) => line.startsWith("outbox "))).toHaveLength(2);
+  });
 });
 
 describe("progress reporter", () => {

@@ -20,7 +20,8 @@ export function formatResultTable(runs: readonly SuiteRun[]): string {
 
   runs.forEach((run, column) => {
     for (const result of run.results) {
-      const key = `${result.suite} ${caseLabel(result)}`;
+      // Storage cases share an id per contract group, so the title is part of the key.
+      const key = `${result.suite} ${caseLabel(result)} ${result.title}`;
       let row = rows.get(key);
       if (!row) {
         row = { label: `${caseLabel(result)} ${firstLine(result.title, TITLE_WIDTH)}`, cells: columns.map(() => "-") };

@@ -16,7 +16,11 @@ export interface CaseResult {
   suite: SuiteName;
   /** The implementation under test, as its claim names it ("node", "reference server"). */
   implementation: string;
-  /** Stable case id, such as "S4" or "server.idempotency.replay". */
+  /**
+   * Stable case id, such as "S4" or "server.idempotency.replay". Storage
+   * cases use their contract group ("outbox"), and the title tells the
+   * cases of one group apart.
+   */
   id: string;
   title: string;
   profile: Profile;
