@@ -390,6 +390,7 @@ describe.skipIf(!postgresAvailable || !redisAvailable)("three nodes on PostgreSQ
         "chatwire_messages_committed_total",
         "chatwire_store_commit_latency_seconds_count",
         "chatwire_fanout_lag_seconds_count",
+        "chatwire_fanout_notifications_published_total",
         "chatwire_fanout_publish_failures_total",
         "chatwire_fanout_connected",
         "chatwire_postgres_pool_connections",
@@ -404,6 +405,8 @@ describe.skipIf(!postgresAvailable || !redisAvailable)("three nodes on PostgreSQ
     expect(sumSamples(first!, "chatwire_store_commit_latency_seconds_count")).toBeGreaterThanOrEqual(5);
     expect(sumSamples(first!, "chatwire_rpc_requests_total", { method: "SendMessage", code: "ok" })).toBe(5);
     expect(sumSamples(first!, "chatwire_rpc_requests_total", { method: "GetHistory", code: "not_found" })).toBe(1);
+    expect(sumSamples(first!, "chatwire_fanout_notifications_published_total"), "notifications published by the sender's node").toBeGreaterThan(0);
+    expect(sumSamples(first!, "chatwire_fanout_publish_failures_total")).toBe(0);
     expect(sumSamples(second!, "chatwire_subscribe_streams_open"), "streams open on the receiver's node").toBe(1);
     expect(sumSamples(second!, "chatwire_fanout_lag_seconds_count"), "notifications from the other node").toBeGreaterThan(0);
     expect(sumSamples(second!, "chatwire_postgres_pool_connections")).toBeGreaterThan(0);

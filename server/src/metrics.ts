@@ -16,6 +16,7 @@ export interface ServerMetrics {
   requests: Counter<"method" | "code">;
   rateLimited: Counter;
   fanOutLag: Histogram;
+  fanOutPublished: Counter;
   fanOutPublishFailures: Counter;
   fanOutConnected: Gauge;
 }
@@ -67,6 +68,13 @@ export function createMetrics(): ServerMetrics {
       name: "chatwire_fanout_lag_seconds",
       help: "Redis fan-out: time from a publish on another node (its clock) to its arrival here.",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    fanOutPublished: new Counter({
+      name: "chatwire_fanout_notifications_published_total",
+      help:
+        "Redis fan-out: notifications Redis accepted, one SPUBLISH or PUBLISH each. Commits that advance one user's log " +
+        "while the previous pipeline is in flight share one notification.",
       registers: [registry],
     }),
     fanOutPublishFailures: new Counter({

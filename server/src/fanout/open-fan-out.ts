@@ -30,6 +30,7 @@ export async function openFanOut(
     channelPrefix: config.redisChannelPrefix,
     hooks: {
       notificationReceived: (lagSeconds) => metrics.fanOutLag.observe(lagSeconds),
+      published: (count) => metrics.fanOutPublished.inc(count),
       publishFailed: (count) => metrics.fanOutPublishFailures.inc(count),
       connectionChanged: (connected) => metrics.fanOutConnected.set(connected ? 1 : 0),
     },

@@ -40,6 +40,8 @@ import type { FanOut, FanOutListener } from "./types.js";
 export interface RedisFanOutHooks {
   /** Another node's notification arrived, `lagSeconds` after its publish by the sender's clock. */
   notificationReceived?(lagSeconds: number): void;
+  /** Redis accepted `count` notifications, one per user whose log advanced since the previous pipeline. */
+  published?(count: number): void;
   /** `count` notifications could not be published and were dropped. */
   publishFailed?(count: number): void;
   /** Called with true when both connections are ready and with false when one is lost or closed. */
@@ -232,9 +234,10 @@ class RedisPubSubFanOut implements RedisFanOut {
         const errors = results === null ? [] : results.flatMap(([error]) => (error === null ? [] : [error]));
         if (results === null) {
           this.#publishFailed(batch.size, new Error("the pipeline was discarded"));
-        } else if (errors.length > 0) {
-          this.#publishFailed(errors.length, errors[0]);
+          return;
         }
+        if (errors.length < batch.size) this.#hooks.published?.(batch.size - errors.length);
+        if (errors.length > 0) this.#publishFailed(errors.length, errors[0]);
       },
       (error: unknown) => this.#publishFailed(batch.size, error),
     ).finally(() => {
