@@ -46,6 +46,12 @@ interface IdleMeasurement {
   opened: number;
   rssPerClientKiB: number;
   heapPerClientKiB: number;
+  /**
+   * Server CPU time over the settle period with every stream open and idle,
+   * as % of one core: heartbeats and, on PostgreSQL, the store read each
+   * heartbeat makes.
+   */
+  idleCpuPercent: number;
 }
 
 /**
@@ -118,6 +124,11 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
         met: chatwire.rssPerClientKiB <= MEMORY_TARGET_KIB,
       },
       { benchmark: "memory", figure: "server V8 heap used per idle client, KiB", value: formatNumber(chatwire.heapPerClientKiB, 1) },
+      {
+        benchmark: "memory",
+        figure: `server CPU with ${formatNumber(CLIENTS)} idle streams, % of one core`,
+        value: formatNumber(chatwire.idleCpuPercent, 1),
+      },
       ...(postgres === undefined
         ? []
         : [
@@ -130,6 +141,11 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
               benchmark: "memory",
               figure: `server V8 heap used per idle client, KiB (${describeDeployment("postgres-1")})`,
               value: formatNumber(postgres.heapPerClientKiB, 1),
+            },
+            {
+              benchmark: "memory",
+              figure: `server CPU with ${formatNumber(CLIENTS)} idle streams, % of one core (${describeDeployment("postgres-1")})`,
+              value: formatNumber(postgres.idleCpuPercent, 1),
             },
           ]),
       { benchmark: "memory", figure: "bare node:http2 floor: RSS per idle client, KiB", value: formatNumber(floor.rssPerClientKiB, 1) },
@@ -194,7 +210,10 @@ async function measureIdleClients(
     const ready = (await Promise.all(loads.map((load) => load.receive("ready", 10 * 60_000)))) as IdleClientsReady[];
     const opened = ready.reduce((total, entry) => total + entry.opened, 0);
     settings.log(`memory: ${opened} streams open; settling for ${SETTLE_MS / 1000} s`);
+    const settleStart = { cpuSeconds: await readCpuSeconds(server), at: performance.now() };
     await sleep(SETTLE_MS);
+    const idleCpuSeconds = (await readCpuSeconds(server)) - settleStart.cpuSeconds;
+    const idleCpuPercent = (100 * idleCpuSeconds) / ((performance.now() - settleStart.at) / 1000);
     const after = await sampleMemory(server);
 
     for (const load of loads) load.send({ type: "close" });
@@ -215,10 +234,15 @@ async function measureIdleClients(
       opened,
       rssPerClientKiB: (after.rssBytes - before.rssBytes) / tokens.length / 1024,
       heapPerClientKiB: (after.heapUsedBytes - before.heapUsedBytes) / tokens.length / 1024,
+      idleCpuPercent,
     };
   } finally {
     await Promise.all(loads.map((load) => load.stop()));
   }
+}
+
+async function readCpuSeconds(server: MeasuredServer): Promise<number> {
+  return requireMetric(await scrapeMetrics(server.url), "process_cpu_seconds_total");
 }
 
 /** Scrapes /metrics SCRAPES times, each one 500 ms after a full GC, and returns the medians. */
