@@ -46,6 +46,9 @@ Options:
   --redis-url <url>  Redis of the postgres-* setups. Default: redis://127.0.0.1:6379.
   --runs <n>         Runs per benchmark where a median is taken. Default: throughput 3, latency 3, catchup 5.
   --seconds <n>      Measured seconds of throughput and latency, after a 2 s warm-up. Default 10.
+  --latency-rate <n> Messages per second the latency benchmark sends, all 10 pairs together, from 10
+                     to 100,000. Default 1,000. A rate above what a setup commits makes its latency
+                     the time messages wait in a growing queue.
   --profile          Add a profiled run to throughput, latency and catch-up (not in the medians) and print
                      the top functions of its measured stretch; add a heap snapshot comparison to memory.
   --server-args=<s>  Extra server flags, space-separated, after the defaults (--rate-limit 0), for
@@ -65,6 +68,7 @@ async function main(): Promise<number> {
         only: { type: "string" },
         runs: { type: "string" },
         seconds: { type: "string", default: "10" },
+        "latency-rate": { type: "string", default: "1000" },
         profile: { type: "boolean", default: false },
         "server-args": { type: "string", default: "" },
         deployments: { type: "string", default: DEPLOYMENTS.join(",") },
@@ -106,6 +110,11 @@ async function main(): Promise<number> {
     console.error(`--runs ${values.runs} is invalid; use a whole number from 1 to 50`);
     return 2;
   }
+  const latencyRate = Number(values["latency-rate"]);
+  if (!(Number.isInteger(latencyRate) && latencyRate >= 10 && latencyRate <= 100_000)) {
+    console.error(`--latency-rate ${values["latency-rate"]} is invalid; use a whole number of messages/s from 10 to 100000`);
+    return 2;
+  }
   if (!(Number.isInteger(seconds) && seconds >= 1 && seconds <= 600)) {
     console.error(`--seconds ${values.seconds} is invalid; use a whole number of seconds from 1 to 600`);
     return 2;
@@ -114,6 +123,7 @@ async function main(): Promise<number> {
   const settings: BenchSettings = {
     runs,
     measureSeconds: seconds,
+    latencyRate,
     profile: values.profile,
     serverArgs: values["server-args"].split(" ").filter((arg) => arg !== ""),
     deployments: deployments as DeploymentName[],

@@ -28,7 +28,7 @@ export interface Deployment {
   token(userId: string): Promise<string>;
 }
 
-/** Returns the words a table row uses for a setup, such as "PostgreSQL, 3 nodes". */
+/** Returns the words a table row uses for a setup, such as "PostgreSQL + Redis, 3 nodes". */
 export function describeDeployment(name: DeploymentName): string {
   switch (name) {
     case "sqlite":

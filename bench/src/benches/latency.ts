@@ -12,16 +12,15 @@ import { mintPairs } from "./pairs-identities.js";
 import type { BenchReport, BenchSettings } from "./types.js";
 
 const PAIRS = 10;
-const MESSAGES_PER_SECOND_PER_PAIR = 100;
 const WARMUP_MS = 2_000;
 const TEXT_BYTES = 64;
 const DEFAULT_RUNS = 3;
 export const LATENCY_P99_TARGET_MS = 3;
 
 /**
- * Latency: the throughput setup at a fixed 1,000 messages/s in all (100 per
- * pair), measuring send to arrival on the receiver's stream, on every setup
- * in the settings. Reports the median over runs of each run's p50, p99 and
+ * Latency: the throughput setup at a fixed rate (1,000 messages/s in all by
+ * default, spread evenly over the pairs), measuring send to arrival on the
+ * receiver's stream, on every setup in the settings. Reports the median over runs of each run's p50, p99 and
  * max.
  */
 export function runLatencyBench(settings: BenchSettings): Promise<BenchReport> {
@@ -30,6 +29,7 @@ export function runLatencyBench(settings: BenchSettings): Promise<BenchReport> {
 
 async function runOnDeployment(settings: BenchSettings, name: DeploymentName): Promise<BenchReport> {
   const runs = settings.runs ?? DEFAULT_RUNS;
+  const perPair = settings.latencyRate / PAIRS;
   const results: LatencyRun[] = [];
   const failures: string[] = [];
   const profileNotes: string[] = [];
@@ -39,7 +39,7 @@ async function runOnDeployment(settings: BenchSettings, name: DeploymentName): P
   // server under --cpu-prof; it is left out of the medians.
   if (settings.profile && name !== "postgres-3") {
     const profileDir = await mkdtemp(join(tmpdir(), "chatwire-bench-latency-profile-"));
-    const profiled = await runOnce(settings, name, ["--cpu-prof", "--cpu-prof-dir", profileDir]);
+    const profiled = await runOnce(settings, name, perPair, ["--cpu-prof", "--cpu-prof-dir", profileDir]);
     profileNotes.push(
       `latency on ${setup}, profiled run (not in the medians): p50 ${profiled.p50Ms.toFixed(2)} ms, ` +
         `p99 ${profiled.p99Ms.toFixed(2)} ms; ${describeServerWindow(profiled.server)}; profile in ${profileDir}`,
@@ -48,8 +48,8 @@ async function runOnDeployment(settings: BenchSettings, name: DeploymentName): P
   }
 
   for (let run = 1; run <= runs; run++) {
-    settings.log(`latency on ${setup}, run ${run}/${runs}: ${PAIRS * MESSAGES_PER_SECOND_PER_PAIR} messages/s`);
-    const result = await runOnce(settings, name, []);
+    settings.log(`latency on ${setup}, run ${run}/${runs}: ${formatNumber(settings.latencyRate)} messages/s`);
+    const result = await runOnce(settings, name, perPair, []);
     results.push(result);
     settings.log(
       `  p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(2)} ms ` +
@@ -64,7 +64,7 @@ async function runOnDeployment(settings: BenchSettings, name: DeploymentName): P
   const p50 = median(results.map((result) => result.p50Ms));
   const p99 = median(results.map((result) => result.p99Ms));
   const max = median(results.map((result) => result.maxMs));
-  const label = `${setup}, median of ${runs} run${runs === 1 ? "" : "s"}`;
+  const label = `${setup}, ${formatNumber(settings.latencyRate)} msg/s, median of ${runs} run${runs === 1 ? "" : "s"}`;
   const perRun = results
     .map((result) => `${result.p50Ms.toFixed(2)}/${result.p99Ms.toFixed(2)}/${result.maxMs.toFixed(2)}`)
     .join(", ");
@@ -83,7 +83,7 @@ async function runOnDeployment(settings: BenchSettings, name: DeploymentName): P
       { benchmark: "latency", figure: `max send to receive, ms (${label})`, value: max.toFixed(2) },
     ],
     notes: [
-      `latency on ${setup}: ${PAIRS} pairs at ${MESSAGES_PER_SECOND_PER_PAIR} messages/s each on a 1 ms timer wheel, ` +
+      `latency on ${setup}: ${PAIRS} pairs at ${formatNumber(perPair, 1)} messages/s each on a 1 ms timer wheel, ` +
         `${TEXT_BYTES}-byte texts, ${WARMUP_MS / 1000} s warm-up then ${settings.measureSeconds} s measured; ` +
         `p50/p99/max ms per run: ${perRun}; samples per run: ${results.map((result) => result.samples).join(", ")}; ` +
         `p99 lateness of the send timer per run, ms: ${lateness} (not part of the latency, which starts at the send); ` +
@@ -96,7 +96,12 @@ async function runOnDeployment(settings: BenchSettings, name: DeploymentName): P
 
 type LatencyRun = LatencyLoadResult & { server: ServerWindow };
 
-async function runOnce(settings: BenchSettings, name: DeploymentName, nodeArgs: string[]): Promise<LatencyRun> {
+async function runOnce(
+  settings: BenchSettings,
+  name: DeploymentName,
+  messagesPerSecondPerPair: number,
+  nodeArgs: string[],
+): Promise<LatencyRun> {
   const measureMs = settings.measureSeconds * 1000;
   return withDeployment(name, settings, { nodeArgs }, async (deployment) => {
     const config: PairsConfig = {
@@ -105,7 +110,7 @@ async function runOnce(settings: BenchSettings, name: DeploymentName, nodeArgs: 
       measureMs,
       drainTimeoutMs: 30_000,
       textBytes: TEXT_BYTES,
-      load: { kind: "latency", messagesPerSecondPerPair: MESSAGES_PER_SECOND_PER_PAIR },
+      load: { kind: "latency", messagesPerSecondPerPair },
     };
     const load = LoadProcess.start("pairs", config, settings.log);
     try {

@@ -32,6 +32,8 @@ export const MEMORY_TARGET_KIB = 12;
 interface MeasuredServer {
   url: string;
   pid: number;
+  /** Whether /metrics has process_cpu_seconds_total; the bare node:http2 floor server does not. */
+  reportsCpu: boolean;
 }
 
 interface MemorySample {
@@ -49,7 +51,7 @@ interface IdleMeasurement {
   /**
    * Server CPU time over the settle period with every stream open and idle,
    * as % of one core: heartbeats and, on PostgreSQL, the store read each
-   * heartbeat makes.
+   * heartbeat makes. NaN for a server that does not report its CPU time.
    */
   idleCpuPercent: number;
 }
@@ -61,7 +63,7 @@ interface IdleMeasurement {
  * clients connect and after they have been idle for a settle period. The
  * figure per client is the difference divided by 5,000. When the settings
  * name a PostgreSQL setup, the same is measured on one node on PostgreSQL
- * with the Redis fan-out, where each idle stream also holds a Redis channel
+ * with the Redis fan-out, where each idle stream also keeps a Redis channel
  * subscription.
  *
  * The same clients then connect to a bare node:http2 server that keeps each
@@ -103,7 +105,7 @@ export async function runMemoryBench(settings: BenchSettings): Promise<BenchRepo
   let floor: IdleMeasurement;
   try {
     const tokens = Array.from({ length: CLIENTS }, (_, index) => ({ userId: `idle-${index}`, token: "unused" }));
-    floor = await measureIdleClients(floorServer, tokens, processes, settings, failures);
+    floor = await measureIdleClients({ ...floorServer, reportsCpu: false }, tokens, processes, settings, failures);
   } finally {
     await floorServer.stop();
   }
@@ -180,7 +182,8 @@ async function measureDeployment(
         return { userId, token: await deployment.token(userId) };
       }),
     );
-    return measureIdleClients({ url: deployment.urls[0]!, pid: deployment.pids[0]! }, tokens, processes, settings, failures);
+    const server = { url: deployment.urls[0]!, pid: deployment.pids[0]!, reportsCpu: true };
+    return measureIdleClients(server, tokens, processes, settings, failures);
   });
 }
 
@@ -241,7 +244,9 @@ async function measureIdleClients(
   }
 }
 
+/** Returns the server's CPU seconds so far, or NaN when it does not report them. */
 async function readCpuSeconds(server: MeasuredServer): Promise<number> {
+  if (!server.reportsCpu) return Number.NaN;
   return requireMetric(await scrapeMetrics(server.url), "process_cpu_seconds_total");
 }
 

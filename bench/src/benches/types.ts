@@ -25,6 +25,8 @@ export interface BenchSettings {
   runs: number | undefined;
   /** Seconds of measurement for throughput and latency. */
   measureSeconds: number;
+  /** Messages per second the latency benchmark sends, all pairs together. */
+  latencyRate: number;
   /**
    * Add one profiled run to throughput, latency and catch-up (left out of
    * their medians), and a heap snapshot comparison to memory.
