@@ -25,6 +25,8 @@ export interface Deployment {
   readonly urls: readonly string[];
   /** Process id of each node, in the order of `urls`. */
   readonly pids: readonly number[];
+  /** Process ids of the nodes' PostgreSQL backends now; none on SQLite. */
+  databaseBackendPids(): Promise<number[]>;
   token(userId: string): Promise<string>;
 }
 
@@ -71,7 +73,13 @@ export async function withDeployment<T>(
 ): Promise<T> {
   if (name === "sqlite") {
     return withBenchServer(settings, options, (server) =>
-      body({ name, urls: [server.url], pids: [server.pid], token: (userId) => server.token(userId) }),
+      body({
+        name,
+        urls: [server.url],
+        pids: [server.pid],
+        databaseBackendPids: async () => [],
+        token: (userId) => server.token(userId),
+      }),
     );
   }
   const cluster: Cluster = await startCluster({
@@ -86,6 +94,7 @@ export async function withDeployment<T>(
       name,
       urls: cluster.urls,
       pids: cluster.nodes.map((node) => node.pid),
+      databaseBackendPids: () => cluster.databaseBackendPids(),
       token: (userId) => cluster.token(userId),
     });
   } finally {

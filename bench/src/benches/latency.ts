@@ -114,7 +114,7 @@ async function runOnce(
     };
     const load = LoadProcess.start("pairs", config, settings.log);
     try {
-      const window = await observeServerWindow(deployment.urls, load, measureMs, WARMUP_MS + 60_000);
+      const window = await observeServerWindow(deployment, load, measureMs, WARMUP_MS + 60_000);
       const result = (await load.receive("result", measureMs + 90_000)) as LatencyLoadResult;
       return { ...result, server: window };
     } finally {

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type { LoadProcess } from "../load-process.js";
 import { requireMetric, scrapeMetrics } from "../metrics.js";
+import type { Deployment } from "./deployment.js";
+import { cpuSecondsBetween, readProcessCpuSeconds } from "./process-cpu.js";
 
 /** Server figures from /metrics over a load's measurement window, summed over every node. */
 export interface ServerWindow {
@@ -23,6 +25,16 @@ export interface ServerWindow {
   eventLoopDelayMaxMs: number;
   /** Nodes the figures cover. */
   nodes: number;
+  /** Notifications the nodes published to Redis per second; 0 without Redis. */
+  publishedPerSecond: number;
+  /**
+   * CPU time of the nodes' PostgreSQL backend processes over the window, as %
+   * of one core, and per committed message in microseconds. Undefined on
+   * SQLite. Only backends connected at the start of the window count, and
+   * PostgreSQL's shared background processes (WAL writer, checkpointer) are
+   * not included, so this is a lower bound.
+   */
+  database: { cpuPercent: number; cpuMicrosPerMessage: number } | undefined;
 }
 
 /**
@@ -31,16 +43,20 @@ export interface ServerWindow {
  * differences summed over the nodes.
  */
 export async function observeServerWindow(
-  urls: readonly string[],
+  deployment: Deployment,
   load: LoadProcess,
   measureMs: number,
   timeoutMs: number,
 ): Promise<ServerWindow> {
+  const { urls } = deployment;
   await load.receive("ready", timeoutMs);
+  const backends = await deployment.databaseBackendPids();
+  const databaseBefore = readProcessCpuSeconds(backends);
   const before = await Promise.all(urls.map((url) => scrapeMetrics(url)));
   const startedAt = performance.now();
   await sleep(measureMs);
   const after = await Promise.all(urls.map((url) => scrapeMetrics(url)));
+  const databaseCpuSeconds = cpuSecondsBetween(databaseBefore, readProcessCpuSeconds(backends));
   const seconds = (performance.now() - startedAt) / 1000;
 
   const delta = (name: string) =>
@@ -58,6 +74,14 @@ export async function observeServerWindow(
     eventLoopDelayP99Ms: 1000 * highest("nodejs_eventloop_lag_p99_seconds"),
     eventLoopDelayMaxMs: 1000 * highest("nodejs_eventloop_lag_max_seconds"),
     nodes: urls.length,
+    publishedPerSecond: delta("chatwire_fanout_notifications_published_total") / seconds,
+    database:
+      backends.length === 0
+        ? undefined
+        : {
+            cpuPercent: (100 * databaseCpuSeconds) / seconds,
+            cpuMicrosPerMessage: committed === 0 ? Number.NaN : (databaseCpuSeconds * 1e6) / committed,
+          },
   };
 }
 
@@ -67,6 +91,11 @@ export function describeServerWindow(window: ServerWindow): string {
     `server CPU ${window.cpuPercent.toFixed(0)}% of one core${window.nodes > 1 ? ` (${window.nodes} nodes together)` : ""}, ` +
     `${window.cpuMicrosPerMessage.toFixed(0)} µs CPU per committed message, ` +
     `${window.meanCommitBatch.toFixed(1)} writes per commit, ${window.meanCommitLatencyMs.toFixed(2)} ms mean commit latency, ` +
-    `event-loop delay p99 ${window.eventLoopDelayP99Ms.toFixed(1)} ms, max ${window.eventLoopDelayMaxMs.toFixed(1)} ms`
+    `event-loop delay p99 ${window.eventLoopDelayP99Ms.toFixed(1)} ms, max ${window.eventLoopDelayMaxMs.toFixed(1)} ms` +
+    (window.database === undefined
+      ? ""
+      : `, ${window.publishedPerSecond.toFixed(0)} Redis notifications published/s, ` +
+        `PostgreSQL backends ${window.database.cpuPercent.toFixed(0)}% of one core ` +
+        `(${window.database.cpuMicrosPerMessage.toFixed(0)} µs per committed message)`)
   );
 }

@@ -115,7 +115,7 @@ async function runOnce(settings: BenchSettings, name: DeploymentName, nodeArgs: 
     };
     const load = LoadProcess.start("pairs", config, settings.log);
     try {
-      const window = await observeServerWindow(deployment.urls, load, measureMs, WARMUP_MS + 60_000);
+      const window = await observeServerWindow(deployment, load, measureMs, WARMUP_MS + 60_000);
       const result = (await load.receive("result", measureMs + 90_000)) as ThroughputLoadResult;
       return { ...result, server: window };
     } finally {

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 
 import { mintToken, startServerProcess, type ServerProcess, type ServerProcessOptions } from "../server-process.js";
-import { dropTestSchema, newTestSchemaName, terminateBackends, withApplicationName } from "./postgres-admin.js";
+import { dropTestSchema, listBackendPids, newTestSchemaName, terminateBackends, withApplicationName } from "./postgres-admin.js";
 
 /** Options of startCluster. */
 export interface ClusterOptions {
@@ -38,6 +38,8 @@ export interface Cluster {
   readonly applicationName: string;
   /** Mints an HS256 token that every node accepts. */
   token(userId: string, ttlSeconds?: number): Promise<string>;
+  /** Returns the process ids of the nodes' PostgreSQL backends, as PostgreSQL lists them now. */
+  databaseBackendPids(): Promise<number[]>;
   /** Terminates every PostgreSQL backend of the nodes (never other backends) and returns how many there were. */
   terminateDatabaseConnections(): Promise<number>;
   /** Stops every node that still runs (SIGTERM, then SIGKILL), then drops the schema. */
@@ -88,6 +90,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     schema,
     applicationName: schema,
     token: (userId, ttlSeconds = 3_600) => mintToken(jwtSecret, userId, ttlSeconds),
+    databaseBackendPids: () => listBackendPids(options.databaseUrl, schema),
     terminateDatabaseConnections: () => terminateBackends(options.databaseUrl, schema),
     stop,
   };

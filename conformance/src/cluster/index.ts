@@ -3,6 +3,7 @@ export {
   checkPostgres,
   countBackends,
   dropTestSchema,
+  listBackendPids,
   newTestSchemaName,
   terminateBackends,
   TEST_SCHEMA_PREFIX,

@@ -81,6 +81,17 @@ export async function terminateBackends(databaseUrl: string, applicationName: st
   });
 }
 
+/** Returns the process ids of the backends with `applicationName`, for per-process CPU figures. */
+export async function listBackendPids(databaseUrl: string, applicationName: string): Promise<number[]> {
+  return withClient(databaseUrl, async (client) => {
+    const result = await client.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid",
+      [applicationName],
+    );
+    return result.rows.map((row) => row.pid);
+  });
+}
+
 /** Returns how many backends with `applicationName` are connected now. */
 export async function countBackends(databaseUrl: string, applicationName: string): Promise<number> {
   return withClient(databaseUrl, async (client) => {
