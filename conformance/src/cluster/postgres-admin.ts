@@ -1,7 +1,7 @@
 /**
- * The PostgreSQL side of test clusters: a schema of their own per cluster,
- * named `chatwire_test_<random>`, and the application_name that tags every
- * connection of the cluster's servers, so that a test can drop its schema and
+ * The PostgreSQL side of test clusters. Each cluster gets a schema of its own,
+ * named `chatwire_test_<random>`, and the same name as the application_name of
+ * every connection its servers open. A test can then drop its schema and
  * terminate its servers' connections without touching anyone else's.
  */
 import { randomBytes } from "node:crypto";
@@ -42,7 +42,7 @@ async function withClient<T>(databaseUrl: string, work: (client: Client) => Prom
 }
 
 /**
- * Returns undefined when PostgreSQL at `databaseUrl` answers a query, or the
+ * Returns undefined when PostgreSQL at `databaseUrl` runs a query, or the
  * reason it does not.
  */
 export async function checkPostgres(databaseUrl: string): Promise<string | undefined> {

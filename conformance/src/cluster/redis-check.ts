@@ -1,8 +1,8 @@
 import { connect } from "node:net";
 
 /**
- * Returns undefined when the Redis server at `redisUrl` answers PING with
- * PONG within `timeoutMs`, or the reason it does not. Sends nothing else, so
+ * Returns undefined when the Redis server at `redisUrl` replies PONG to PING
+ * within `timeoutMs`, or the reason it does not. Sends nothing else, so
  * it works without credentials only where the server requires none.
  */
 export function checkRedis(redisUrl: string, timeoutMs = 2_000): Promise<string | undefined> {
