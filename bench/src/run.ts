@@ -138,8 +138,8 @@ async function main(): Promise<number> {
   if (settings.deployments.some((name) => name !== "sqlite")) {
     console.log(
       `PostgreSQL setups add --database-url (PostgreSQL at ${describeUrl(settings.databaseUrl)}, ` +
-        `application_name=<schema>), --database-schema <schema> and --redis-url (Redis at ${describeUrl(settings.redisUrl)}), ` +
-        `with a new schema chatwire_test_<random> per run`,
+        `application_name=<schema>), --database-schema <schema>, --redis-url (Redis at ${describeUrl(settings.redisUrl)}) ` +
+        `and --redis-channel-prefix <schema>:, with a new schema chatwire_test_<random> per run`,
     );
   }
   console.log(
