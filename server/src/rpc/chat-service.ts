@@ -12,6 +12,7 @@ import {
   checkClientMessageId,
   checkConversationId,
   checkDeviceId,
+  checkFromEnd,
   checkPageSize,
   checkSafeInteger,
   checkText,
@@ -53,6 +54,11 @@ export function createChatService(deps: ServiceDeps): ServiceImpl<typeof ChatSer
       const deviceId = checkDeviceId("device_id", request.deviceId);
       const limit = checkPageSize("limit", request.limit, pageSizes, "events");
       const waitMs = checkWaitMs(request.waitMs, limits.maxLongPollMs);
+      if (request.fromEnd) {
+        checkFromEnd(request.cursor, waitMs);
+        const { head } = await store.logBounds(caller.userId);
+        return { events: [], nextCursor: issueCursor(store.logEpoch, head, caller.userId), hasMore: false };
+      }
       const bounds = await store.logBounds(caller.userId);
       const after = resolveClientCursor("cursor", request.cursor, caller.userId, store.logEpoch, bounds);
       if (request.cursor !== "") recordCursorInBackground(deps, caller.userId, deviceId, after);

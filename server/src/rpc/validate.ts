@@ -120,6 +120,19 @@ export function checkWaitMs(value: number, maxWaitMs: number): number {
 }
 
 /**
+ * Rejects a cursor or a long-poll wait in a Sync with from_end set. Such a
+ * Sync returns the end of the log at once, so neither has a meaning there.
+ */
+export function checkFromEnd(cursor: string, waitMs: number): void {
+  if (cursor !== "") {
+    throw fieldInvalid("cursor", "cursor is set together with from_end; send an empty cursor to take the end of the log");
+  }
+  if (waitMs > 0) {
+    throw fieldInvalid("wait_ms", `wait_ms is ${waitMs} together with from_end; send wait_ms 0 to take the end of the log`);
+  }
+}
+
+/**
  * Converts a uint64 field, which protobuf-es decodes as a bigint, to a number.
  * Values above 2^53 - 1 would lose precision as numbers, so they are rejected,
  * and the message shows the exact decimal the client sent.
