@@ -135,15 +135,17 @@ describe("Conversation view", () => {
       const view = collect<ConversationSnapshot>();
       bob.client.watchConversation(conversationId, view.listener, { limit: 5 });
       await settle();
-      expect(view.last()?.items.map((item) => item.seq)).toEqual([30]);
+      // The first sync rebuilt the state: storage has the newest history page, 21..30.
+      expect(view.last()?.items.map((item) => item.seq)).toEqual([26, 27, 28, 29, 30]);
       expect(view.last()?.hasOlder).toBe(true);
+      expect(server.count("GetHistory")).toBe(1);
 
       await bob.client.loadOlder(conversationId);
       await settle();
-      // The window grew from 5 to 15; storage now has 20..30 (one page of history plus the last message).
-      expect(view.last()?.items.map((item) => item.seq)).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+      // The window grew from 5 to 15; storage now has 11..30 (two pages of history).
+      expect(view.last()?.items.map((item) => item.seq)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
       expect(view.last()?.hasOlder).toBe(true);
-      expect(server.count("GetHistory")).toBe(1);
+      expect(server.count("GetHistory")).toBe(2);
 
       await bob.client.loadOlder(conversationId);
       await bob.client.loadOlder(conversationId);

@@ -33,8 +33,9 @@ export interface AppliedPage {
  * Events at or below the stored position were applied already and are
  * skipped. An event further ahead means events were lost; then nothing is
  * written and `gap` is set, and the caller syncs again from the stored
- * cursor. With no stored position (an empty cursor) the first event may have
- * any position, because the server starts at the oldest event it still keeps.
+ * cursor. With no stored position (an empty cursor, or the cursor of a
+ * rebuild taken with Sync from_end) the first event may have any position,
+ * because the server starts at the oldest event it still keeps.
  */
 export async function applyEventPage(
   tx: StorageTransaction,

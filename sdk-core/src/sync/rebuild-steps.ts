@@ -21,6 +21,8 @@ export interface RebuildStepContext {
   historyPageSize: number;
   /** Calls Sync for the page after `cursor`. */
   sync(cursor: string): Promise<SyncResponse>;
+  /** Calls Sync with from_end set and an empty cursor. */
+  syncFromEnd(): Promise<SyncResponse>;
   /** Runs a unary call with the request deadline and the run's signal. */
   call<T>(what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T>;
   onApplied(page: AppliedPage): void;
@@ -29,25 +31,33 @@ export interface RebuildStepContext {
 /** The cursor at the end of the event log when a rebuild began, and the position of the event it follows. */
 export interface RebuildCursor {
   cursor: string;
-  /** Undefined when the server's log had no event for the user. */
+  /**
+   * Undefined when the server's log had no event for the user, or when the
+   * cursor came from Sync(from_end), which names no position. The first
+   * event after the cursor is then accepted at any position.
+   */
   position: number | undefined;
 }
 
 /**
- * Pages through Sync from the empty cursor to the end of the log, applying
- * nothing, and returns the last cursor.
- *
- * NOTE: the protocol has no call that returns the cursor at the end of the
- * log, so this reads every event the server still keeps (one Sync per
- * catch-up page) only to reach it.
+ * Returns the cursor at the end of the event log, applying nothing, from
+ * Sync(from_end). A server without that field ignores it and returns the
+ * first page from the empty cursor, with events or has_more set. Then this
+ * pages on to the end of the log, so that call is not wasted.
  */
 export async function takeEndCursor(context: RebuildStepContext): Promise<RebuildCursor> {
+  const first = await context.syncFromEnd();
+  if (first.events.length === 0 && !first.hasMore) {
+    context.logger.debug({}, "rebuild: took the cursor at the end of the event log");
+    return { cursor: first.nextCursor, position: undefined };
+  }
+
+  let response = first;
   let cursor = "";
   let position: number | undefined;
   let pages = 0;
   let events = 0;
   for (;;) {
-    const response = await context.sync(cursor);
     pages += 1;
     events += response.events.length;
     const last = response.events[response.events.length - 1];
@@ -55,8 +65,12 @@ export async function takeEndCursor(context: RebuildStepContext): Promise<Rebuil
     cursor = response.nextCursor;
     // A page without events cannot move the cursor, so asking again would loop.
     if (!response.hasMore || response.events.length === 0) break;
+    response = await context.sync(cursor);
   }
-  context.logger.debug({ pages, events, position }, "rebuild: read the event log to its end for the cursor");
+  context.logger.info(
+    { pages, events, position },
+    "rebuild: the server ignored Sync from_end; read the event log to its end for the cursor",
+  );
   return { cursor, position };
 }
 

@@ -1,7 +1,9 @@
 /**
  * Rebuilding the synced state after the server rejected the sync cursor:
  * out_of_range CURSOR_EXPIRED (retention deleted the events after it) or
- * invalid_argument CURSOR_INVALID. Syncing from the empty cursor alone would
+ * invalid_argument CURSOR_INVALID. Storage without a cursor (a new device)
+ * is built the same way when the server's log no longer starts at position 1,
+ * for the same reason. Syncing from the empty cursor alone would
  * leave a silent hole, because the log no longer has the deleted events: a
  * conversation without later events would vanish, and one with later events
  * would show only those. So the client rebuilds from the state the server
@@ -10,9 +12,10 @@
  * 1. discard: one transaction deletes conversations, messages, cursor and
  *    position and sets the "rebuild" meta marker. The outbox and the pending
  *    read marks stay.
- * 2. cursor: Sync pages from the empty cursor to the end of the log, applying
- *    nothing. It is taken before the reads of steps 3 and 4, so every event
- *    committed while they run comes after it.
+ * 2. cursor: Sync(from_end) returns the cursor at the end of the log. From a
+ *    server without from_end, Sync pages from the empty cursor to the end of
+ *    the log, applying nothing. The cursor is taken before the reads of steps
+ *    3 and 4, so every event committed while they run comes after it.
  * 3. list: every ListConversations page, each stored in one transaction,
  *    with the server's unread counts.
  * 4. history: the newest GetHistory page of each listed conversation, one
@@ -40,6 +43,14 @@ import type { AppliedPage } from "./apply-events.js";
 import { finishRebuild, storeConversationList, storeNewestHistory, takeEndCursor } from "./rebuild-steps.js";
 import type { RebuildCursor, RebuildStepContext } from "./rebuild-steps.js";
 
+/**
+ * The rebuild reason stored for storage without a cursor whose server log
+ * lost its start to retention. A sync from the empty cursor would return
+ * only the events that retention kept, so such storage is built like one
+ * after an expired cursor.
+ */
+const firstSyncReason = "FIRST_SYNC";
+
 /** Dependencies a rebuild gets from the sync engine. */
 export interface RebuildContext {
   storage: ChatStorage;
@@ -53,6 +64,8 @@ export interface RebuildContext {
   historyPageSize(): number;
   /** Calls Sync for the catch-up page after `cursor`. */
   sync(signal: AbortSignal, cursor: string): Promise<SyncResponse>;
+  /** Calls Sync with from_end set, for the cursor at the end of the log. */
+  syncFromEnd(signal: AbortSignal): Promise<SyncResponse>;
   onApplied(page: AppliedPage): void;
   /** Called after the synced state was discarded for a rebuild. */
   onResync(reason: string): void;
@@ -86,11 +99,36 @@ export class StateRebuild {
     });
   }
 
-  /** Runs or resumes the rebuild when storage is marked for one; resolves at once otherwise. */
-  resume(signal: AbortSignal): Promise<void> {
+  /**
+   * Runs or resumes the rebuild when storage is marked for one. Storage
+   * without a cursor (a first sync) reads the first Sync page from the empty
+   * cursor: when it starts at position 1 the log is complete, and that page is
+   * returned for the caller to apply. Otherwise retention deleted the log's
+   * start, or the log is empty, and the state is rebuilt. Resolves to
+   * undefined in every other case.
+   */
+  resume(signal: AbortSignal): Promise<SyncResponse | undefined> {
     return this.#exclusive(async () => {
-      const reason = await this.#context.storage.transaction("readonly", (tx) => tx.getMeta("rebuild"));
-      if (reason !== undefined) await this.#run(reason, signal);
+      const { reason, cursor } = await this.#context.storage.transaction("readonly", async (tx) => ({
+        reason: await tx.getMeta("rebuild"),
+        cursor: await tx.getMeta("cursor"),
+      }));
+      if (reason !== undefined) {
+        await this.#run(reason, signal);
+        return undefined;
+      }
+      if (cursor !== undefined) return undefined;
+
+      const first = await this.#context.sync(signal, "");
+      const firstPosition = first.events[0]?.position;
+      if (firstPosition === 1n) return first;
+      await this.#discard(firstSyncReason);
+      this.#context.logger.info(
+        { firstPosition: firstPosition === undefined ? undefined : Number(firstPosition) },
+        "no sync cursor stored and the server's event log does not start at position 1; loading every conversation from the server",
+      );
+      await this.#run(firstSyncReason, signal);
+      return undefined;
     });
   }
 
@@ -135,14 +173,18 @@ export class StateRebuild {
       userId,
       historyPageSize: this.#context.historyPageSize(),
       sync: (cursor) => this.#context.sync(signal, cursor),
+      syncFromEnd: () => this.#context.syncFromEnd(signal),
       call: (what, run) => callWithDeadline(clock, signal, tuning.requestTimeoutMs, what, run),
       onApplied: (page) => this.#context.onApplied(page),
     };
   }
 
-  #exclusive(run: () => Promise<void>): Promise<void> {
+  #exclusive<T>(run: () => Promise<T>): Promise<T> {
     const result = this.#tail.then(run);
-    this.#tail = result.catch(() => undefined);
+    this.#tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 }

@@ -59,13 +59,15 @@ export class SyncEngine {
       ...context,
       historyPageSize: () => this.#pageSize(false),
       sync: (signal, cursor) => this.#syncPage(signal, 0, this.#pageSize(true), cursor),
+      syncFromEnd: (signal) => this.#syncPage(signal, 0, this.#pageSize(true), "", true),
     });
   }
 
   /**
    * Pages through Sync from the stored cursor until the server has nothing
    * more, after finishing a rebuild of the synced state that is due (see
-   * rebuild.ts). Pages are applied one at a time, in order, each with its cursor in
+   * rebuild.ts). Storage without a cursor is rebuilt too when the server's
+   * log no longer starts at position 1. Pages are applied one at a time, in order, each with its cursor in
    * one transaction. The request for the next page goes out before a page is
    * applied (see #applyNextPage).
    */
@@ -75,7 +77,11 @@ export class SyncEngine {
     let pages = 0;
     let events = 0;
     let ahead: Prefetch | undefined;
-    await this.#rebuild.resume(signal);
+    const first = await this.#rebuild.resume(signal);
+    if (first !== undefined) {
+      // The first page of a complete log, read to decide against a rebuild: apply it as if prefetched.
+      ahead = { requestCursor: "", controller: new AbortController(), response: Promise.resolve(first) };
+    }
     try {
       for (;;) {
         const step = await this.#applyNextPage(ahead, signal);
@@ -302,12 +308,15 @@ export class SyncEngine {
     return serverMax > 0 ? Math.min(requested, serverMax) : requested;
   }
 
-  /** Calls Sync from `cursor`, or from the stored cursor when `cursor` is undefined. */
-  async #syncPage(signal: AbortSignal, waitMs: number, limit: number, cursor?: string): Promise<SyncResponse> {
+  /**
+   * Calls Sync from `cursor`, or from the stored cursor when `cursor` is
+   * undefined. With `fromEnd` it requests the cursor at the end of the log.
+   */
+  async #syncPage(signal: AbortSignal, waitMs: number, limit: number, cursor?: string, fromEnd = false): Promise<SyncResponse> {
     const { storage, chat, clock, tuning } = this.#context;
     const from = cursor ?? (await storage.transaction("readonly", (tx) => tx.getMeta("cursor"))) ?? "";
     return callWithDeadline(clock, signal, tuning.requestTimeoutMs + waitMs, "Sync", (callSignal) =>
-      chat.sync({ cursor: from, deviceId: this.#context.deviceId(), limit, waitMs }, { signal: callSignal }),
+      chat.sync({ cursor: from, deviceId: this.#context.deviceId(), limit, waitMs, fromEnd }, { signal: callSignal }),
     );
   }
 

@@ -71,6 +71,8 @@ export interface FakeServerOptions {
   maxLongPollMs?: number;
   /** Conversations per ListConversations page when the request names no page size. Default: all on one page. */
   listPageSize?: number;
+  /** Ignore SyncRequest.from_end, as a server older than that field does. */
+  ignoreFromEnd?: boolean;
 }
 
 /**
@@ -86,6 +88,7 @@ export class FakeServer {
   readonly maxPageSize: number;
   readonly maxLongPollMs: number;
   readonly listPageSize: number;
+  readonly ignoreFromEnd: boolean;
   readonly transport: Transport;
   /** Every call received, in order. */
   readonly calls: { method: MethodName; userId: string; request: unknown }[] = [];
@@ -112,6 +115,7 @@ export class FakeServer {
     this.maxPageSize = options.maxPageSize ?? 100;
     this.maxLongPollMs = options.maxLongPollMs ?? 30_000;
     this.listPageSize = options.listPageSize ?? Number.POSITIVE_INFINITY;
+    this.ignoreFromEnd = options.ignoreFromEnd ?? false;
     this.transport = createRouterTransport((router) => {
       router.service(ChatService, {
         sendMessage: (request, context) => this.#handle("SendMessage", context, request, (userId) => this.#sendMessage(userId, request)),
@@ -391,9 +395,15 @@ export class FakeServer {
     return { messages: page, hasMore: readable.length > page.length };
   }
 
-  async #sync(userId: string, request: { cursor: string; limit: number; waitMs: number }, context: HandlerContext) {
+  async #sync(userId: string, request: { cursor: string; limit: number; waitMs: number; fromEnd: boolean }, context: HandlerContext) {
     if (request.waitMs > this.maxLongPollMs) {
       throw error(Code.InvalidArgument, `wait_ms ${request.waitMs} is above ${this.maxLongPollMs}`, ErrorReason.FIELD_TOO_LARGE);
+    }
+    if (request.fromEnd && !this.ignoreFromEnd) {
+      if (request.cursor !== "" || request.waitMs > 0) {
+        throw error(Code.InvalidArgument, "from_end needs an empty cursor and wait_ms 0", ErrorReason.FIELD_INVALID);
+      }
+      return { events: [], nextCursor: cursorOf(this.logEnd(userId)), hasMore: false };
     }
     let after = this.#cursorPosition(userId, request.cursor);
     const limit = Math.min(request.limit || this.maxPageSize, this.maxPageSize);
