@@ -33,6 +33,7 @@ import { restartKeepsStatuses } from "./s31-restart-keeps-statuses.js";
 import { twoDevicesOneOrder } from "./s32-two-devices-one-order.js";
 import { serverGracefulRestart } from "./s33-server-graceful-restart.js";
 import { readMarkSurvivesRestart } from "./s34-read-mark-survives-restart.js";
+import { freshDeviceAfterPruning } from "./s35-fresh-device-after-pruning.js";
 import type { Scenario } from "./types.js";
 
 export const scenarios: readonly Scenario[] = [
@@ -71,6 +72,7 @@ export const scenarios: readonly Scenario[] = [
   twoDevicesOneOrder,
   serverGracefulRestart,
   readMarkSurvivesRestart,
+  freshDeviceAfterPruning,
 ];
 
 export { runScenario, runScenarioOn, type RunScenarioOptions, type ScenarioServer } from "./harness.js";

@@ -3,6 +3,7 @@ import type { ServerCase } from "../types.js";
 import { authCases } from "./auth.js";
 import { bodyCases } from "./bodies.js";
 import { cursorCases } from "./cursors.js";
+import { endCursorCases } from "./end-cursor.js";
 import { fieldCases } from "./fields.js";
 import { heartbeatCases } from "./heartbeats.js";
 import { historyCases } from "./history.js";
@@ -22,6 +23,7 @@ export const serverCases: readonly ServerCase[] = [
   ...idempotencyCases,
   ...orderingCases,
   ...cursorCases,
+  ...endCursorCases,
   ...historyCases,
   ...longPollCases,
   ...heartbeatCases,
