@@ -36,31 +36,39 @@ const MAX_RATE_LIMIT_RETRIES = 20;
 /** Upper bound for one wait before a retry, in ms, whatever retry_after_ms is. */
 const MAX_RATE_LIMIT_WAIT_MS = 2_000;
 
+/** Options of createShapedTransport. */
+export interface ShapedTransportOptions {
+  /**
+   * Send every HTTP/1.1 request on a TCP connection of its own, closed after
+   * the response, instead of reusing the process's keep-alive connections.
+   * HTTP/2 transports always open one session of their own. Default false.
+   */
+  connectionPerRequest?: boolean;
+}
+
 /** Creates a transport of `shape` to `baseUrl` with `interceptors`. */
-export function createShapedTransport(baseUrl: string, shape: TransportShape, interceptors: Interceptor[]): Transport {
+export function createShapedTransport(
+  baseUrl: string,
+  shape: TransportShape,
+  interceptors: Interceptor[],
+  options: ShapedTransportOptions = {},
+): Transport {
   // A short idle timeout lets HTTP/2 sessions close soon after a case, so
   // they hold no server resources into the next one.
   const idleConnectionTimeoutMs = 1_000;
+  // `agent: false` gives each request a one-off agent without keep-alive.
+  const http =
+    shape.httpVersion === "2"
+      ? { httpVersion: "2" as const, idleConnectionTimeoutMs }
+      : { httpVersion: "1.1" as const, ...(options.connectionPerRequest === true ? { nodeOptions: { agent: false } } : {}) };
   switch (shape.protocol) {
     case "connect":
-      return createConnectTransport({
-        baseUrl,
-        httpVersion: shape.httpVersion,
-        useBinaryFormat: shape.binary,
-        interceptors,
-        idleConnectionTimeoutMs,
-      });
+      return createConnectTransport({ baseUrl, ...http, useBinaryFormat: shape.binary, interceptors });
     case "grpc":
       if (shape.httpVersion !== "2") throw new RangeError("gRPC runs over HTTP/2 only");
       return createGrpcTransport({ baseUrl, useBinaryFormat: shape.binary, interceptors, idleConnectionTimeoutMs });
     case "grpc-web":
-      return createGrpcWebTransport({
-        baseUrl,
-        httpVersion: shape.httpVersion,
-        useBinaryFormat: shape.binary,
-        interceptors,
-        idleConnectionTimeoutMs,
-      });
+      return createGrpcWebTransport({ baseUrl, ...http, useBinaryFormat: shape.binary, interceptors });
   }
 }
 

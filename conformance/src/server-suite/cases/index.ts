@@ -11,6 +11,7 @@ import { idempotencyCases } from "./idempotency.js";
 import { limitCases } from "./limits.js";
 import { longPollCases } from "./long-poll.js";
 import { membershipCases } from "./membership.js";
+import { multiNodeCases } from "./multi-node.js";
 import { orderingCases } from "./ordering.js";
 import { rateLimitCases } from "./rate-limit.js";
 import { retentionCases } from "./retention.js";
@@ -34,6 +35,7 @@ export const serverCases: readonly ServerCase[] = [
   ...streamLimitCases,
   ...rateLimitCases,
   ...retentionCases,
+  ...multiNodeCases,
 ];
 
 const ids = new Set<string>();
