@@ -8,7 +8,14 @@
  *    reference server process;
  * 3. the server suite against a reference server process over Connect,
  *    gRPC and gRPC-Web, and its retention case against an in-process
- *    server that keeps events for one second.
+ *    server that keeps events for one second;
+ * 4. the server suite against three reference server processes on one
+ *    PostgreSQL schema and one Redis behind a round-robin TCP balancer,
+ *    when PostgreSQL (CHATWIRE_TEST_DATABASE_URL, default
+ *    postgres://postgres@127.0.0.1:5432/test) and Redis
+ *    (CHATWIRE_TEST_REDIS_URL, default redis://127.0.0.1:6379) are reachable.
+ *    Otherwise the single node's claim declares the multi-node gap with
+ *    the reason.
  *
  * Build first; from the repository root:
  *
@@ -26,6 +33,8 @@ import { parseArgs } from "node:util";
 
 import { startServer } from "@chatwire/server";
 
+import { checkPostgres, checkRedis, startCluster } from "../src/cluster/index.js";
+import { startLoadBalancer } from "../src/net/index.js";
 import { toMarkdown } from "../src/report/markdown.js";
 import { createProgressReporter, describeResult } from "../src/report/progress.js";
 import { countResults, describeCounts, runLabel } from "../src/report/summary.js";
@@ -52,14 +61,25 @@ const STORAGE_CLAIMS: Claim[] = [
   },
 ];
 
-const SERVER_CLAIM: Claim = {
-  name: "reference server",
-  profiles: ["core", "offline", "multi-device"],
-  gaps: [
-    { profile: "push", reason: "the reference server sends no push notifications" },
-    { profile: "multi-node", reason: "this run starts one SQLite node; test/multi-node.test.ts covers PostgreSQL with Redis" },
-  ],
+const PUSH_GAP = { profile: "push", reason: "the reference server sends no push notifications" } as const;
+
+/** Builds the single SQLite node's claim; `multiNodeGap` names the run that covers multi-node, or why none does. */
+function singleNodeClaim(multiNodeGap: string): Claim {
+  return {
+    name: "reference server",
+    profiles: ["core", "offline", "multi-device"],
+    gaps: [PUSH_GAP, { profile: "multi-node", reason: multiNodeGap }],
+  };
+}
+
+const CLUSTER_NODES = 3;
+const CLUSTER_CLAIM: Claim = {
+  name: `reference server, ${CLUSTER_NODES} nodes on PostgreSQL and Redis`,
+  profiles: ["core", "offline", "multi-device", "multi-node"],
+  gaps: [PUSH_GAP],
 };
+const DATABASE_URL = process.env.CHATWIRE_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL = process.env.CHATWIRE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 const RETENTION_SECONDS = 1;
 const PRUNE_INTERVAL_MS = 100;
@@ -109,7 +129,7 @@ async function runClientScenarios(): Promise<SuiteRun> {
   }
 }
 
-async function runServerCases(): Promise<SuiteRun> {
+async function runServerCases(claim: Claim): Promise<SuiteRun> {
   const server = await startServerProcess({ args: [...QUICK_SERVER_ARGS] });
   const reporter = progress("server reference");
   try {
@@ -118,7 +138,7 @@ async function runServerCases(): Promise<SuiteRun> {
         baseUrl: server.url,
         tokens: { jwtSecret: server.jwtSecret },
         protocols: WIRE_PROTOCOLS,
-        claim: SERVER_CLAIM,
+        claim,
         filter: (serverCase) => !serverCase.id.startsWith("server.retention."),
       },
       (result, done, total) => reporter.caseFinished(result, done, total),
@@ -133,7 +153,7 @@ async function runServerCases(): Promise<SuiteRun> {
  * Runs the retention cases against an in-process server, because
  * chatwire-server has no flag for the prune interval (10 minutes by default).
  */
-async function runRetentionCases(): Promise<SuiteRun> {
+async function runRetentionCases(claim: Claim): Promise<SuiteRun> {
   const dataDir = await mkdtemp(join(tmpdir(), "chatwire-report-retention-"));
   const jwtSecret = "conformance-report-retention-secret-32b";
   const server = await startServer({
@@ -151,7 +171,7 @@ async function runRetentionCases(): Promise<SuiteRun> {
         baseUrl: server.url,
         tokens: { jwtSecret },
         protocols: WIRE_PROTOCOLS,
-        claim: { ...SERVER_CLAIM, name: `reference server, ${RETENTION_SECONDS} s retention` },
+        claim: { ...claim, name: `reference server, ${RETENTION_SECONDS} s retention` },
         filter: (serverCase) => serverCase.id.startsWith("server.retention."),
         shortRetentionMs: SHORT_RETENTION_MS,
       },
@@ -161,6 +181,46 @@ async function runRetentionCases(): Promise<SuiteRun> {
     reporter.finish();
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Returns undefined when PostgreSQL runs a query and Redis replies to PING, or why the cluster run cannot start. */
+async function clusterServicesMissing(): Promise<string | undefined> {
+  const postgres = await checkPostgres(DATABASE_URL);
+  if (postgres !== undefined) return `PostgreSQL at ${new URL(DATABASE_URL).host} is not reachable (${postgres})`;
+  const redis = await checkRedis(REDIS_URL);
+  if (redis !== undefined) return `Redis at ${new URL(REDIS_URL).host} is not reachable (${redis})`;
+  return undefined;
+}
+
+/**
+ * Runs the server cases, except retention, against CLUSTER_NODES processes
+ * on a new PostgreSQL schema behind a round-robin balancer. The cluster
+ * drops its schema when it stops.
+ */
+async function runClusterCases(): Promise<SuiteRun> {
+  const cluster = await startCluster({ nodes: CLUSTER_NODES, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, args: [...QUICK_SERVER_ARGS] });
+  const reporter = progress(`server ${CLUSTER_NODES} nodes`);
+  try {
+    const balancer = await startLoadBalancer({ backends: cluster.nodes.map((node) => ({ host: "127.0.0.1", port: node.port })) });
+    try {
+      return await runServerSuite(
+        {
+          baseUrl: balancer.url,
+          // Every node verifies tokens with the same secret.
+          tokens: { jwtSecret: cluster.nodes[0]!.jwtSecret },
+          protocols: WIRE_PROTOCOLS,
+          claim: CLUSTER_CLAIM,
+          filter: (serverCase) => !serverCase.id.startsWith("server.retention."),
+        },
+        (result, done, total) => reporter.caseFinished(result, done, total),
+      );
+    } finally {
+      await balancer.close();
+    }
+  } finally {
+    reporter.finish();
+    await cluster.stop();
   }
 }
 
@@ -177,7 +237,9 @@ function preamble(runs: readonly SuiteRun[], startedAt: Date): string {
     "",
     `The runs below cover the storage contract on each storage adapter, the client scenarios on the`,
     `Node runtime and the ${serverCaseCount} server cases against the reference server over`,
-    `${WIRE_PROTOCOLS.join(", ")}. \`docs/conformance.md\` explains the suites, profiles and guarantee tags.`,
+    `${WIRE_PROTOCOLS.join(", ")}: one node on SQLite and, where PostgreSQL and Redis were reachable,`,
+    `${CLUSTER_NODES} nodes on PostgreSQL and Redis behind a round-robin TCP balancer.`,
+    `\`docs/conformance.md\` explains the suites, profiles and guarantee tags.`,
     `Cases: ${runs.reduce((sum, run) => sum + run.results.length, 0)}.`,
   ].join("\n");
 }
@@ -190,8 +252,16 @@ async function main(): Promise<number> {
   const runs: SuiteRun[] = [];
   runs.push(...(await runStorageSuite()));
   runs.push(await runClientScenarios());
-  runs.push(await runServerCases());
-  runs.push(await runRetentionCases());
+  const missing = await clusterServicesMissing();
+  if (missing !== undefined) process.stderr.write(`server ${CLUSTER_NODES} nodes: not run, because ${missing}\n`);
+  const singleClaim = singleNodeClaim(
+    missing === undefined
+      ? `this run starts one SQLite node; the ${CLUSTER_NODES}-node run covers multi-node`
+      : `the ${CLUSTER_NODES}-node run did not start, because ${missing}`,
+  );
+  runs.push(await runServerCases(singleClaim));
+  runs.push(await runRetentionCases(singleClaim));
+  if (missing === undefined) runs.push(await runClusterCases());
 
   const markdown = toMarkdown(runs, { title: "chatwire conformance report", preamble: preamble(runs, startedAt) });
   await writeFile(output, markdown, "utf8");

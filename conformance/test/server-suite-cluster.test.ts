@@ -37,9 +37,8 @@ const CLAIM: Claim = {
 
 /**
  * Cases that fail against several nodes, with the failure they must report.
- * TODO: each node counts a user's requests and streams on its own, so the
+ * Each node counts a user's requests and streams on its own, so the
  * deployment allows up to NODES times the advertised rate and stream limits.
- * The limits need shared counters (in Redis) to hold across nodes.
  */
 const KNOWN_FAILURES = new Map<string, RegExp>([
   ["server.limits.rate", /were all accepted; the advertised rate is/],

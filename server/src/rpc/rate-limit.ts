@@ -1,6 +1,9 @@
 /**
  * Per-user token bucket. Each user's bucket refills at `ratePerSecond` tokens
  * per second up to twice that (the burst), and every request takes one token.
+ *
+ * TODO: the buckets live in one process, so N nodes behind one URL allow a
+ * user N times the advertised max_requests_per_second.
  */
 export interface RateLimiter {
   /** Takes a token for the user; returns 0 when allowed, or the milliseconds until a token is free. */

@@ -17,6 +17,9 @@
  * A user may have at most `maxStreamsPerUser` readers at once, open streams
  * and waiting long-polls together, because the rate limit bounds only how
  * fast calls start, not how many stay open.
+ *
+ * TODO: the count is per process, so N nodes behind one URL allow a user N
+ * times the advertised max_streams_per_user.
  */
 import type { FanOut } from "../fanout/types.js";
 import { tooManyStreams } from "../rpc/errors.js";
