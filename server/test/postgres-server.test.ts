@@ -3,6 +3,7 @@ import { runServerCommand } from "./support/command.js";
 import { captureLogs } from "./support/logs.js";
 import { adminQuery, testSchemas } from "./support/postgres.js";
 import { startServer } from "../src/index.js";
+import { LATEST_VERSION } from "../src/store/postgres/migrations.js";
 import { directConversation, SECRET, send, startTestServer, tempDir } from "./support/server.js";
 import { requireService, TEST_DATABASE_URL } from "./support/services.js";
 
@@ -68,8 +69,10 @@ describe.skipIf(!available)("server on PostgreSQL", () => {
       const first = run(["migrate", "--database-url", TEST_DATABASE_URL, "--database-schema", schema]);
       expect(await first.exited, first.output()).toBe(0);
       expect(first.output()).toContain("applied PostgreSQL schema migrations");
-      const versions = await adminQuery<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations`);
-      expect(versions.map((row) => row.version)).toEqual([1]);
+      const versions = await adminQuery<{ version: number }>(
+        `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
+      );
+      expect(versions.map((row) => row.version)).toEqual(Array.from({ length: LATEST_VERSION }, (_, index) => index + 1));
 
       const again = run(["migrate", "--database-schema", schema], { CHATWIRE_DATABASE_URL: TEST_DATABASE_URL });
       expect(await again.exited, again.output()).toBe(0);

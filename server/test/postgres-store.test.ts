@@ -1,5 +1,7 @@
 import { Code } from "@connectrpc/connect";
-import { ConversationKind, ErrorReason, type Event } from "@chatwire/gen";
+import { toBinary } from "@bufbuild/protobuf";
+import { ConversationKind, ErrorReason, EventSchema, type Event } from "@chatwire/gen";
+import { Client } from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { uuidV7 } from "../src/ids.js";
 import { LATEST_VERSION } from "../src/store/postgres/migrations.js";
@@ -11,6 +13,7 @@ import {
   type PostgresStoreOptions,
 } from "../src/store/postgres/postgres-store.js";
 import type { Store } from "../src/store/types.js";
+import { messageEvent } from "../src/store/views.js";
 import { expectConnectError } from "./support/errors.js";
 import { createDirect, createGroup, sendText } from "./support/store.js";
 import { describeStoreContract } from "./store-contract.js";
@@ -73,7 +76,7 @@ describe.skipIf(!available)("PostgreSQL", () => {
       it("runs alone and reports what it applied", async () => {
         const schema = schemas.next();
         const first = await migratePostgres({ connectionString: TEST_DATABASE_URL, schema });
-        expect(first).toEqual({ applied: [1], version: LATEST_VERSION });
+        expect(first).toEqual({ applied: [1, 2], version: LATEST_VERSION });
         const again = await migratePostgres({ connectionString: TEST_DATABASE_URL, schema });
         expect(again).toEqual({ applied: [], version: LATEST_VERSION });
       });
@@ -227,6 +230,81 @@ describe.skipIf(!available)("PostgreSQL", () => {
           ErrorReason.CONVERSATION_NOT_FOUND,
         );
         expect(detail?.field).toBe("marks[0].conversation_id");
+      });
+    });
+
+    describe("send_message function", () => {
+      /** Counts the statements every pg Client sends while `call` runs; each is one round trip. */
+      async function countRoundTrips<T>(call: () => Promise<T>): Promise<{ value: T; roundTrips: number }> {
+        const original = Client.prototype.query;
+        let roundTrips = 0;
+        Client.prototype.query = function (this: Client, ...args: unknown[]) {
+          roundTrips++;
+          return (original as (...values: unknown[]) => unknown).apply(this, args);
+        } as typeof original;
+        try {
+          const value = await call();
+          return { value, roundTrips };
+        } finally {
+          Client.prototype.query = original;
+        }
+      }
+
+      it("sends and replays in one round trip", async () => {
+        const store = await openStore(schemas.next());
+        const id = await createDirect(store, "alice", "bob");
+        const key = uuidV7();
+        const sent = await countRoundTrips(() => sendText(store, "alice", id, "hello", key));
+        expect(sent.value.replayed).toBe(false);
+        expect(sent.roundTrips).toBe(1);
+        const replayed = await countRoundTrips(() => sendText(store, "alice", id, "hello", key));
+        expect(replayed.value.replayed).toBe(true);
+        expect(replayed.value.message).toEqual(sent.value.message);
+        expect(replayed.roundTrips).toBe(1);
+        const notFound = await countRoundTrips(() =>
+          expectConnectError(sendText(store, "mallory", id, "hi"), Code.NotFound, ErrorReason.CONVERSATION_NOT_FOUND),
+        );
+        expect(notFound.roundTrips).toBe(1);
+      });
+
+      it("stores the payload toBinary encodes", async () => {
+        const schema = schemas.next();
+        const store = await openStore(schema);
+        const id = await createDirect(store, "alice", "bob");
+        // Seqs whose varints take 1, 2, 3 and 6 bytes, and a text longer than 127 bytes.
+        for (const lastSeq of [0, 126, 127, 16_383, 2 ** 35]) {
+          await adminQuery(`UPDATE ${schema}.conversations SET last_seq = $1 WHERE conversation_id = $2`, [lastSeq, id]);
+          const text = `seq ${lastSeq + 1} ${"\u{1F600}".repeat(lastSeq % 50)}`;
+          const { message } = await sendText(store, "alice", id, text);
+          expect(message.seq).toBe(BigInt(lastSeq + 1));
+          const rows = await adminQuery<{ user_id: string; payload: Buffer }>(
+            `SELECT e.user_id, e.payload FROM ${schema}.events e
+               JOIN ${schema}.user_logs l ON l.user_id = e.user_id AND l.head = e.position ORDER BY e.user_id`,
+          );
+          expect(rows.map((row) => row.user_id)).toEqual(["alice", "bob"]);
+          const expected = Buffer.from(toBinary(EventSchema, messageEvent(message)));
+          for (const row of rows) expect(row.payload.equals(expected), `payload of ${row.user_id} at seq ${lastSeq + 1}`).toBe(true);
+        }
+      });
+
+      it("frees the key when the send is rejected", async () => {
+        const schema = schemas.next();
+        const store = await openStore(schema);
+        const theirs = await createDirect(store, "bob", "carol");
+        const mine = await createDirect(store, "alice", "bob");
+        const key = uuidV7();
+        await expectConnectError(sendText(store, "alice", theirs, "hi", key), Code.NotFound, ErrorReason.CONVERSATION_NOT_FOUND);
+        await expectConnectError(
+          sendText(store, "alice", "missing", "hi", key),
+          Code.NotFound,
+          ErrorReason.CONVERSATION_NOT_FOUND,
+        );
+        expect((await store.getConversation("bob", theirs)).lastSeq).toBe(0n);
+        const sent = await sendText(store, "alice", mine, "hi", key);
+        expect(sent.replayed).toBe(false);
+        expect(sent.message.seq).toBe(1n);
+        const keys = await adminQuery(`SELECT seq FROM ${schema}.message_keys WHERE client_message_id = $1`, [key]);
+        expect(keys).toEqual([{ seq: "1" }]);
       });
     });
 

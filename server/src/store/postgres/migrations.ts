@@ -12,6 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { escapeIdentifier, type ClientBase } from "pg";
+import { SEND_MESSAGE_FUNCTION } from "./send-function.js";
 
 interface Migration {
   version: number;
@@ -138,6 +139,11 @@ const MIGRATIONS: Migration[] = [
 
       INSERT INTO {schema}.store_meta (key, value) VALUES ('log_epoch', '{logEpoch}');
     `,
+  },
+  {
+    version: 2,
+    name: "send_message function",
+    sql: SEND_MESSAGE_FUNCTION,
   },
 ];
 

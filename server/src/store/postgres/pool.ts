@@ -35,16 +35,25 @@ const READ_TIMEOUT_MARGIN_MS = 5_000;
 const KEEPALIVE_DELAY_MS = 10_000;
 
 /**
- * bigint columns (positions, seqs, millisecond times and counts) arrive as
- * numbers. They stay far below 2^53; a larger value fails loudly instead of
- * losing precision.
+ * bigint columns and arrays (positions, seqs, millisecond times and counts)
+ * arrive as numbers. They stay far below 2^53; a larger value fails loudly
+ * instead of losing precision.
  */
-const TYPES = new TypeOverrides();
-TYPES.setTypeParser(types.builtins.INT8, (text: string) => {
+function parseBigint(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} is beyond 2^53 - 1 and cannot be a number`);
   return value;
-});
+}
+
+/** OID of bigint[] (_int8), which pg's `types.builtins` does not name. */
+const INT8_ARRAY_OID = 1016 as Parameters<typeof types.getTypeParser>[0];
+
+const TYPES = new TypeOverrides();
+TYPES.setTypeParser(types.builtins.INT8, parseBigint);
+const parseBigintArrayAsText = types.getTypeParser(INT8_ARRAY_OID, "text") as (text: string) => Array<string | null>;
+TYPES.setTypeParser(INT8_ARRAY_OID, (text: string) =>
+  parseBigintArrayAsText(text).map((item) => (item === null ? null : parseBigint(item))),
+);
 
 export function createPool(options: PoolOptions): Pool {
   const settings = { ...POOL_DEFAULTS, ...options.pool };

@@ -251,7 +251,7 @@ class PgStore implements PostgresStore {
     const label = { operation: "sendMessage", userId: input.senderId, conversationId: input.conversationId };
     return this.#track(() =>
       this.#sendOrder.run(`${input.senderId} ${input.conversationId}`, () =>
-        this.#runner.write(label, (transaction) => messages.sendMessage(transaction, input)),
+        this.#runner.writeOne(label, (client) => messages.sendMessage(client, this.#statements, input)),
       ),
     );
   }

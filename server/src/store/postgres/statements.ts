@@ -7,7 +7,8 @@
  * Writes lock rows in one order: the conversation row first, then member
  * rows, and the user log heads last. The heads are locked in user id order
  * by one statement (`advanceHeads`). So two transactions cannot wait for
- * each other in a cycle.
+ * each other in a cycle. The `send_message` function (send-function.ts)
+ * takes its locks in the same order.
  */
 import { escapeIdentifier } from "pg";
 
@@ -66,21 +67,8 @@ const SQL = {
       LIMIT $4`,
 
   // Messages.
-  claimMessageKey: `INSERT INTO {schema}.message_keys (sender_id, client_message_id, conversation_id, seq)
-      VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING RETURNING seq`,
-  messageKey: `SELECT conversation_id, seq FROM {schema}.message_keys
-      WHERE sender_id = $1 AND client_message_id = $2`,
-  setMessageKeySeq: `UPDATE {schema}.message_keys SET seq = $3
-      WHERE sender_id = $1 AND client_message_id = $2`,
-  nextSeq: `UPDATE {schema}.conversations
-        SET last_seq = last_seq + 1, activity_at = GREATEST(activity_at, $2)
-      WHERE conversation_id = $1
-      RETURNING last_seq`,
-  insertMessage: `INSERT INTO {schema}.messages
-         (conversation_id, seq, message_id, sender_id, sender_device_id, client_message_id, text, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-  countUnreadForOthers: `UPDATE {schema}.members SET unread_count = unread_count + 1
-      WHERE conversation_id = $1 AND user_id <> $2`,
+  sendMessage: `SELECT replayed, conversation_id, seq, message_id, sender_device_id, text, created_at, user_ids, heads
+       FROM {schema}.send_message($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   messageBySeq: `SELECT conversation_id, seq, message_id, sender_id, sender_device_id, client_message_id, text, created_at
        FROM {schema}.messages WHERE conversation_id = $1 AND seq = $2`,
   messagesBySeq: `SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.sender_device_id,

@@ -1,7 +1,8 @@
 /**
  * Runs the PostgreSQL store's calls: a write is one READ COMMITTED
  * transaction on one pooled connection, a read runs its statements on the
- * pool directly.
+ * pool directly. A write of one statement (`writeOne`) needs no BEGIN and
+ * COMMIT, because PostgreSQL runs a lone statement as its own transaction.
  *
  *   connect -> BEGIN -> body -> append queued events -> COMMIT -> observer -> resolve
  *                          \-- conflict (40001, 40P01): ROLLBACK, wait, run again
@@ -57,15 +58,51 @@ export class TransactionRunner {
   }
 
   /** Runs `body` in a transaction, appends the events it queued, commits, and calls the observer. */
-  async write<T>(label: CallLabel, body: (transaction: Transaction) => Promise<T>): Promise<T> {
-    const { pool, statements, observer } = this.#options;
+  write<T>(label: CallLabel, body: (transaction: Transaction) => Promise<T>): Promise<T> {
+    const { statements } = this.#options;
+    return this.#run(label, true, async (client, setCommitting) => {
+      const queued = new QueuedEvents();
+      await client.query("BEGIN");
+      const result = await body({ client, statements, appendEvent: (userId, payload) => queued.add(userId, payload) });
+      const heads = await appendQueued(client, statements, queued, Date.now());
+      setCommitting();
+      await client.query("COMMIT");
+      return { result, heads };
+    });
+  }
+
+  /**
+   * Runs `body`, which writes with one statement outside an explicit
+   * transaction, so that the statement commits on its own. `body` returns
+   * the log heads the statement advanced. A lost connection while it runs
+   * leaves the outcome unknown, and the caller's error says so.
+   */
+  writeOne<T>(label: CallLabel, body: (client: PoolClient) => Promise<{ result: T; heads: CommittedHeads }>): Promise<T> {
+    return this.#run(label, false, (client, setCommitting) => {
+      setCommitting();
+      return body(client);
+    });
+  }
+
+  /**
+   * Takes a connection, runs `attempt` on it, and calls the observer after
+   * it committed. Runs it again after a conflict. `attempt` calls
+   * `setCommitting` when what it sends next may commit. `explicit` says
+   * whether `attempt` opens a transaction that a failure must roll back.
+   */
+  async #run<T>(
+    label: CallLabel,
+    explicit: boolean,
+    attempt: (client: PoolClient, setCommitting: () => void) => Promise<{ result: T; heads: CommittedHeads }>,
+  ): Promise<T> {
+    const { pool, observer } = this.#options;
     const startedAt = performance.now();
-    for (let attempt = 1; ; attempt++) {
+    for (let attemptNumber = 1; ; attemptNumber++) {
       let client: PoolClient;
       try {
         client = await pool.connect();
       } catch (error) {
-        throw this.#reject(error, label, attempt, false);
+        throw this.#reject(error, label, attemptNumber, false);
       }
       // A connection that breaks between two statements emits "error" on
       // the client. This listener keeps that event from crashing the
@@ -75,37 +112,33 @@ export class TransactionRunner {
         broken = error;
       };
       client.on("error", onError);
-      const queued = new QueuedEvents();
       let committing = false;
-      let heads: CommittedHeads;
-      let result: T;
+      let outcome: { result: T; heads: CommittedHeads };
       try {
-        await client.query("BEGIN");
-        result = await body({ client, statements, appendEvent: (userId, payload) => queued.add(userId, payload) });
-        heads = await appendQueued(client, statements, queued, Date.now());
-        committing = true;
-        await client.query("COMMIT");
+        outcome = await attempt(client, () => {
+          committing = true;
+        });
       } catch (error) {
-        const reusable = await this.#rollBack(client, error, broken);
+        const reusable = await this.#rollBack(client, error, broken, explicit);
         client.removeListener("error", onError);
         client.release(reusable ? undefined : true);
         if (error instanceof ConnectError) throw error;
         const failure = classifyFailure(error, this.#options.failureContext);
-        if (failure.kind === "conflict" && attempt < MAX_ATTEMPTS) {
+        if (failure.kind === "conflict" && attemptNumber < MAX_ATTEMPTS) {
           this.#options.logger.info(
-            { ...label, sqlState: failure.sqlState, attempt },
+            { ...label, sqlState: failure.sqlState, attempt: attemptNumber },
             "PostgreSQL transaction conflicted with a concurrent one; running it again",
           );
-          await delay(RETRY_BASE_MS * attempt * (1 + Math.random()));
+          await delay(RETRY_BASE_MS * attemptNumber * (1 + Math.random()));
           continue;
         }
-        throw this.#reject(error, label, attempt, committing);
+        throw this.#reject(error, label, attemptNumber, committing);
       }
       client.removeListener("error", onError);
       client.release();
-      if (heads.size > 0) observer?.eventsCommitted(heads);
+      if (outcome.heads.size > 0) observer?.eventsCommitted(outcome.heads);
       observer?.batchCommitted?.(1, [(performance.now() - startedAt) / 1000]);
-      return result;
+      return outcome.result;
     }
   }
 
@@ -120,17 +153,19 @@ export class TransactionRunner {
   }
 
   /**
-   * Ends a failed transaction. Returns whether the connection can go back
-   * to the pool: not when it broke, and not after a client-side failure
-   * (a read timeout) that leaves a reply pending on it.
+   * Ends a failed transaction (`explicit`), or a failed lone statement,
+   * which PostgreSQL rolled back already. Returns whether the connection can
+   * go back to the pool: not when it broke, and not after a client-side
+   * failure (a read timeout) that leaves a reply pending on it.
    */
-  async #rollBack(client: PoolClient, error: unknown, broken: Error | undefined): Promise<boolean> {
+  async #rollBack(client: PoolClient, error: unknown, broken: Error | undefined, explicit: boolean): Promise<boolean> {
     if (broken !== undefined) return false;
     const statementFailed = error instanceof DatabaseError || error instanceof ConnectError;
     if (!statementFailed) {
       const failure = classifyFailure(error, this.#options.failureContext);
       if (failure.kind !== "other") return false;
     }
+    if (!explicit) return true;
     try {
       await client.query("ROLLBACK");
       return true;
@@ -162,7 +197,7 @@ export class TransactionRunner {
         { ...label, err: error, sqlState: failure.sqlState, committing },
         "PostgreSQL call failed; rejected with unavailable",
       );
-      const outcome = committing ? " during COMMIT, so the write may or may not have been applied" : "";
+      const outcome = committing ? " while it committed, so the write may or may not have been applied" : "";
       return new ConnectError(
         `the database is unavailable: ${failure.reason}${outcome}; retry with backoff`,
         Code.Unavailable,
