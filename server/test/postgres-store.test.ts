@@ -233,7 +233,7 @@ describe.skipIf(!available)("PostgreSQL", () => {
       });
     });
 
-    describe("send_message function", () => {
+    describe("hot paths", () => {
       /** Counts the statements every pg Client sends while `call` runs; each is one round trip. */
       async function countRoundTrips<T>(call: () => Promise<T>): Promise<{ value: T; roundTrips: number }> {
         const original = Client.prototype.query;
@@ -265,6 +265,26 @@ describe.skipIf(!available)("PostgreSQL", () => {
           expectConnectError(sendText(store, "mallory", id, "hi"), Code.NotFound, ErrorReason.CONVERSATION_NOT_FOUND),
         );
         expect(notFound.roundTrips).toBe(1);
+      });
+
+      it("acknowledges a mark in 8 round trips", async () => {
+        const store = await openStore(schemas.next());
+        const id = await createDirect(store, "alice", "bob");
+        await sendText(store, "alice", id, "one");
+        await sendText(store, "alice", id, "two");
+        const acknowledged = await countRoundTrips(() =>
+          store.acknowledge({
+            userId: "bob",
+            deviceId: "phone",
+            cursorPosition: 3,
+            marks: [{ conversationId: id, deliveredSeq: 2, readSeq: 1 }],
+          }),
+        );
+        expect(acknowledged.value).toEqual([{ conversationId: id, deliveredSeq: 2, readSeq: 1 }]);
+        expect(acknowledged.roundTrips).toBe(8);
+        expect((await store.getConversation("bob", id)).unreadCount).toBe(1n);
+        const receipts = (await store.readEvents("alice", 0, 10)).filter((event) => event.kind.case === "receipt");
+        expect(receipts).toHaveLength(1);
       });
 
       it("stores the payload toBinary encodes", async () => {

@@ -6,7 +6,7 @@ import { query } from "./event-log.js";
 import { isStorableId } from "./rows.js";
 import type { Transaction } from "./transaction.js";
 
-// TODO: one mark with a cursor costs 10 round trips, from BEGIN to COMMIT.
+// TODO: one mark with a cursor costs 8 round trips, from BEGIN to COMMIT.
 // A server-side function like send_message would make it one.
 export async function acknowledge(transaction: Transaction, input: AcknowledgeInput): Promise<StoredMarks[]> {
   const { client, statements } = transaction;
@@ -58,19 +58,16 @@ export async function acknowledge(transaction: Transaction, input: AcknowledgeIn
     stored.push({ conversationId: mark.conversationId, deliveredSeq, readSeq });
     if (readSeq === member.read_seq && deliveredSeq === member.delivered_seq) continue;
 
-    let unread = member.unread_count;
-    if (readSeq !== member.read_seq) {
-      const counted = await query<{ unread: number }>(client, statements.countUnread, [
-        mark.conversationId,
-        Math.max(readSeq, member.joined_after_seq),
-        input.userId,
-      ]);
-      unread = counted[0]?.unread ?? 0;
-    }
-    await query(client, statements.updateMarks, [mark.conversationId, input.userId, deliveredSeq, readSeq, unread]);
+    const updated = await query<{ member_ids: string[] }>(client, statements.updateMarks, [
+      mark.conversationId,
+      input.userId,
+      deliveredSeq,
+      readSeq,
+      readSeq !== member.read_seq,
+      Math.max(readSeq, member.joined_after_seq),
+    ]);
     const payload = encodeReceiptEvent(mark.conversationId, input.userId, deliveredSeq, readSeq);
-    const memberIds = await query<{ user_id: string }>(client, statements.memberIds, [mark.conversationId]);
-    for (const { user_id: userId } of memberIds) transaction.appendEvent(userId, payload);
+    for (const userId of updated[0]?.member_ids ?? []) transaction.appendEvent(userId, payload);
   }
 
   if (input.cursorPosition !== undefined) {

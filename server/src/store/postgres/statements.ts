@@ -44,7 +44,6 @@ const SQL = {
   // GREATEST keeps activity from going back when the clocks of two nodes differ.
   touchConversation: `UPDATE {schema}.conversations SET activity_at = GREATEST(activity_at, $2)
       WHERE conversation_id = $1`,
-  memberIds: "SELECT user_id FROM {schema}.members WHERE conversation_id = $1",
   member: `SELECT user_id, delivered_seq, read_seq, joined_after_seq, unread_count
        FROM {schema}.members WHERE conversation_id = $1 AND user_id = $2`,
   insertMembers: `INSERT INTO {schema}.members
@@ -84,10 +83,16 @@ const SQL = {
        FROM {schema}.members WHERE conversation_id = ANY($1::text[]) AND user_id = $2
       ORDER BY conversation_id
       FOR UPDATE`,
-  countUnread: `SELECT count(*) AS unread FROM {schema}.messages
-      WHERE conversation_id = $1 AND seq > $2 AND sender_id <> $3`,
-  updateMarks: `UPDATE {schema}.members SET delivered_seq = $3, read_seq = $4, unread_count = $5
-      WHERE conversation_id = $1 AND user_id = $2`,
+  // Sets both marks and, when $5 is true, recounts unread messages from
+  // others above $6; otherwise unread_count stays. Returns every member of
+  // the conversation for the receipt, in one round trip.
+  updateMarks: `UPDATE {schema}.members AS m SET delivered_seq = $3, read_seq = $4,
+         unread_count = CASE WHEN $5::boolean THEN (
+           SELECT count(*) FROM {schema}.messages
+            WHERE conversation_id = $1 AND seq > $6 AND sender_id <> $2
+         ) ELSE m.unread_count END
+      WHERE m.conversation_id = $1 AND m.user_id = $2
+      RETURNING (SELECT array_agg(o.user_id) FROM {schema}.members o WHERE o.conversation_id = $1) AS member_ids`,
 
   // Event logs and device cursors.
   // INSERT ... SELECT ... ORDER BY inserts or locks the head rows in user id
