@@ -34,6 +34,7 @@ import { twoDevicesOneOrder } from "./s32-two-devices-one-order.js";
 import { serverGracefulRestart } from "./s33-server-graceful-restart.js";
 import { readMarkSurvivesRestart } from "./s34-read-mark-survives-restart.js";
 import { freshDeviceAfterPruning } from "./s35-fresh-device-after-pruning.js";
+import { retryWithoutEcho } from "./s36-retry-without-echo.js";
 import type { Scenario } from "./types.js";
 
 export const scenarios: readonly Scenario[] = [
@@ -73,6 +74,7 @@ export const scenarios: readonly Scenario[] = [
   serverGracefulRestart,
   readMarkSurvivesRestart,
   freshDeviceAfterPruning,
+  retryWithoutEcho,
 ];
 
 export { runScenario, runScenarioOn, type RunScenarioOptions, type ScenarioServer } from "./harness.js";

@@ -12,8 +12,9 @@
  *   bytes than the sender's.
  * - new-key-per-retry: a retried SendMessage carries a fresh
  *   client_message_id, so a retry after a lost response stores a second
- *   copy. S2 catches it only when the retry reaches the server before the
- *   stream delivers the committed message, which it does in some runs only.
+ *   copy. S36 blocks every stream and sync, so the client must retry and
+ *   the second copy is certain. S2 catches it only in runs where the retry
+ *   reaches the server before the stream delivers the committed message.
  */
 import { fileURLToPath } from "node:url";
 
