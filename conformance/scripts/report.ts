@@ -7,8 +7,8 @@
  * 2. the client scenarios on the Node runtime, each against its own
  *    reference server process;
  * 3. the server suite against a reference server process over Connect,
- *    gRPC and gRPC-Web, and its retention case against an in-process
- *    server that keeps events for one second;
+ *    gRPC and gRPC-Web, and its retention case against a second server
+ *    process that keeps events for one second;
  * 4. the server suite against three reference server processes on one
  *    PostgreSQL schema and one Redis behind a round-robin TCP balancer,
  *    when PostgreSQL (CHATWIRE_TEST_DATABASE_URL, default
@@ -30,8 +30,6 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-
-import { startServer } from "@chatwire/server";
 
 import { checkPostgres, checkRedis, startCluster } from "../src/cluster/index.js";
 import { startLoadBalancer } from "../src/net/index.js";
@@ -149,27 +147,17 @@ async function runServerCases(claim: Claim): Promise<SuiteRun> {
   }
 }
 
-/**
- * Runs the retention cases against an in-process server, because
- * chatwire-server has no flag for the prune interval (10 minutes by default).
- */
+/** Runs the retention cases against a server process that keeps events for RETENTION_SECONDS. */
 async function runRetentionCases(claim: Claim): Promise<SuiteRun> {
-  const dataDir = await mkdtemp(join(tmpdir(), "chatwire-report-retention-"));
-  const jwtSecret = "conformance-report-retention-secret-32b";
-  const server = await startServer({
-    port: 0,
-    dataDir,
-    jwtSecret,
-    retentionSeconds: RETENTION_SECONDS,
-    pruneIntervalMs: PRUNE_INTERVAL_MS,
-    heartbeatMs: 1_000,
+  const server = await startServerProcess({
+    args: ["--retention-seconds", String(RETENTION_SECONDS), "--prune-interval-ms", String(PRUNE_INTERVAL_MS), "--heartbeat-ms", "1000"],
   });
   const reporter = progress("server retention");
   try {
     return await runServerSuite(
       {
         baseUrl: server.url,
-        tokens: { jwtSecret },
+        tokens: { jwtSecret: server.jwtSecret },
         protocols: WIRE_PROTOCOLS,
         claim: { ...claim, name: `reference server, ${RETENTION_SECONDS} s retention` },
         filter: (serverCase) => serverCase.id.startsWith("server.retention."),
@@ -179,8 +167,7 @@ async function runRetentionCases(claim: Claim): Promise<SuiteRun> {
     );
   } finally {
     reporter.finish();
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 

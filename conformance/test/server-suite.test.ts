@@ -3,12 +3,9 @@
 // hook over Connect, and the retention case against a second server that
 // keeps events for one second. Build the workspace first (`npm run build`):
 // the server runs from server/dist.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { startServer, type RunningServer } from "@chatwire/server";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 
 import type { CaseResult, WireProtocol } from "../src/report/types.js";
@@ -167,29 +164,18 @@ describe("server suite › reference server, tokens from a command", () => {
 });
 
 describe("server suite › reference server with one second of retention", () => {
-  const JWT_SECRET = "server-suite-retention-secret-of-32-bytes";
   const RETENTION_SECONDS = 1;
   const PRUNE_INTERVAL_MS = 100;
-  let server: RunningServer;
-  let dataDir: string;
+  let server: ServerProcess;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), "chatwire-server-suite-retention-"));
-    // NOTE: chatwire-server has no flag for the prune interval (10 minutes by
-    // default), so this server runs in-process with startServer.
-    server = await startServer({
-      port: 0,
-      dataDir,
-      jwtSecret: JWT_SECRET,
-      retentionSeconds: RETENTION_SECONDS,
-      pruneIntervalMs: PRUNE_INTERVAL_MS,
-      heartbeatMs: 1_000,
+    server = await startServerProcess({
+      args: ["--retention-seconds", String(RETENTION_SECONDS), "--prune-interval-ms", String(PRUNE_INTERVAL_MS), "--heartbeat-ms", "1000"],
     });
   });
 
   afterAll(async () => {
-    await server?.close();
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+    await server?.stop();
   });
 
   const retention = serverCases.filter((candidate) => candidate.id.startsWith("server.retention."));
@@ -198,7 +184,7 @@ describe("server suite › reference server with one second of retention", () =>
       it(`${serverCase.id} [${protocol}]`, async (test) => {
         const options = {
           baseUrl: server.url,
-          tokens: { jwtSecret: JWT_SECRET },
+          tokens: { jwtSecret: server.jwtSecret },
           // Retention, one prune interval, and room for a busy machine.
           shortRetentionMs: RETENTION_SECONDS * 1000 + PRUNE_INTERVAL_MS + 400,
         };
