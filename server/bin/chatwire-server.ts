@@ -65,9 +65,19 @@ function toOptions(values: FlagValues): ServerOptions {
   set("retentionSeconds", get<number>("retention-seconds"));
   set("pruneIntervalMs", get<number>("prune-interval-ms"));
   set("sqliteSynchronous", get<"full" | "normal">("sqlite-synchronous"));
-  set("databaseUrl", get<string>("database-url"));
+  const databaseUrl = get<string>("database-url");
+  const databaseSchema = get<string>("database-schema");
+  // startServer checks these too, but its RangeError would end in a fatal
+  // log and exit code 1 instead of a usage error and exit code 2.
+  try {
+    if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl);
+    if (databaseSchema !== undefined) checkSchemaName(databaseSchema, "--database-schema (CHATWIRE_DATABASE_SCHEMA)");
+  } catch (error) {
+    throw new UsageError(flagNames((error as Error).message));
+  }
+  set("databaseUrl", databaseUrl);
   set("databasePoolMax", get<number>("database-pool-max"));
-  set("databaseSchema", get<string>("database-schema"));
+  set("databaseSchema", databaseSchema);
   const redisUrl = get<string>("redis-url");
   if (redisUrl !== undefined) {
     try {

@@ -106,3 +106,27 @@ describe.skipIf(!available)("server on PostgreSQL", () => {
     });
   });
 });
+
+// These checks run before any connection, so they need no PostgreSQL.
+describe("chatwire-server database flags", () => {
+  const base = ["--port", "0", "--jwt-secret", SECRET, "--log-level", "silent"];
+
+  it("exits 2 on a database URL that is not PostgreSQL", async () => {
+    const wrong = runServerCommand([...base, "--database-url", "mysql://user:hidden@127.0.0.1/test"]);
+    expect(await wrong.exited, wrong.output()).toBe(2);
+    expect(wrong.output()).toContain("--database-url (CHATWIRE_DATABASE_URL) is not a PostgreSQL URL");
+    expect(wrong.output()).not.toContain("hidden");
+  });
+
+  it("exits 2 on an invalid schema name", async () => {
+    const fromFlag = runServerCommand([...base, "--database-url", TEST_DATABASE_URL, "--database-schema", "Bad-Schema"]);
+    expect(await fromFlag.exited, fromFlag.output()).toBe(2);
+    expect(fromFlag.output()).toContain('--database-schema (CHATWIRE_DATABASE_SCHEMA) is "Bad-Schema"; use 1 to 63 characters');
+
+    const fromEnvironment = runServerCommand([...base, "--database-url", TEST_DATABASE_URL], {
+      CHATWIRE_DATABASE_SCHEMA: "1abc",
+    });
+    expect(await fromEnvironment.exited, fromEnvironment.output()).toBe(2);
+    expect(fromEnvironment.output()).toContain('is "1abc"; use 1 to 63 characters');
+  });
+});
