@@ -214,6 +214,31 @@ describe.skipIf(!available)("PostgreSQL store failures", () => {
     expect(history.messages.map((message) => message.text)).toEqual(["before", "after"]);
     await expectConnectError(store.getConversation("mallory", id), Code.NotFound, ErrorReason.CONVERSATION_NOT_FOUND);
   });
+
+  it("logs a broken idle connection without its client", async () => {
+    const target = new URL(TEST_DATABASE_URL);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    proxies.push(proxy);
+    const throughProxy = new URL(TEST_DATABASE_URL);
+    throughProxy.hostname = "127.0.0.1";
+    throughProxy.port = String(proxy.port);
+    const { logger, lines } = captureLogs();
+    const { store } = await openStore({ connectionString: throughProxy.toString(), logger });
+    await createGroup(store, "alice", ["bob"]);
+
+    // The connection is idle in the pool when the proxy closes it.
+    await proxy.stop();
+    const message = "an idle PostgreSQL connection failed; the pool closed it and opens a new one when needed";
+    for (let attempt = 0; attempt < 200 && !lines.some((line) => line.msg === message); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const warning = lines.find((line) => line.msg === message);
+    expect(warning, JSON.stringify(lines)).toBeDefined();
+    const err = warning?.err as Record<string, unknown>;
+    expect(err.message).toMatch(/ECONNRESET|terminated|closed/);
+    expect(err).not.toHaveProperty("client");
+    expect(JSON.stringify(warning)).not.toContain("secretKey");
+  });
 });
 
 /** Waits until a backend of the store named `applicationName` waits for a lock. */

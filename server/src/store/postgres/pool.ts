@@ -72,9 +72,13 @@ export function createPool(options: PoolOptions): Pool {
   // An idle connection that breaks (a terminated backend, a restarted
   // server) emits "error" on the pool, and the pool drops it. Without a
   // listener the event would crash the process.
-  pool.on("error", (error) => {
+  pool.on("error", (error: Error & { client?: unknown; code?: unknown }) => {
+    // pg-pool attaches the failed client to the error. Serialized with it,
+    // each line would carry kilobytes of connection internals, among them
+    // the user name and the backend's cancel key.
+    delete error.client;
     options.logger.warn(
-      { err: error, pgCode: (error as { code?: unknown }).code },
+      { err: error, pgCode: error.code },
       "an idle PostgreSQL connection failed; the pool closed it and opens a new one when needed",
     );
   });
