@@ -139,9 +139,25 @@ async function migrate(values: FlagValues): Promise<number> {
     if (result.applied.length === 0) logger.info({ ...where, version: result.version }, "PostgreSQL schema was already current");
     return 0;
   } catch (error) {
-    logger.fatal({ ...where, err: error }, "PostgreSQL migration failed; check --database-url and that the server is running");
+    const hint = databaseUnreachable(error) ? "; check --database-url and that PostgreSQL is running" : "";
+    logger.fatal({ ...where, err: error }, `PostgreSQL migration failed${hint}`);
     return 1;
   }
+}
+
+/**
+ * Reports whether the error, or an error in its cause chain, says that the
+ * database could not be reached or refused the login: a socket error code
+ * (ECONNREFUSED, ENOTFOUND, ...) or a PostgreSQL connection (08), login (28)
+ * or unknown-database (3D000) SQLSTATE.
+ */
+function databaseUnreachable(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (/^E[A-Z]+$/.test(code) || code.startsWith("08") || code.startsWith("28") || code === "3D000") return true;
+  }
+  return false;
 }
 
 async function main(): Promise<number> {
@@ -181,7 +197,7 @@ async function main(): Promise<number> {
           ? "; another chatwire-server uses this data directory: stop it or pick another --data-dir"
           : error instanceof RedisConnectionError
             ? ""
-            : options.databaseUrl !== undefined
+            : options.databaseUrl !== undefined && databaseUnreachable(error)
               ? "; check --database-url and that PostgreSQL is running"
               : "";
     logger.fatal({ err: error }, `chatwire server failed to start${hint}`);

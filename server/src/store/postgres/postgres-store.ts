@@ -104,11 +104,10 @@ export async function migratePostgres(options: MigrateOptions): Promise<{ applie
     if (applied.length > 0) logger.info({ ...where, schema, applied }, "applied PostgreSQL schema migrations");
     return { applied, version: LATEST_VERSION };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `could not migrate PostgreSQL schema ${schema} at ${where.host}:${where.port}/${where.database}: ${reason}`,
-      { cause: error },
-    );
+    // The cause carries the reason; loggers such as pino print it after this message.
+    throw new Error(`could not migrate PostgreSQL schema ${schema} at ${where.host}:${where.port}/${where.database}`, {
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => undefined);
   }
