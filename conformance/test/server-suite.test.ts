@@ -158,8 +158,8 @@ describe("server suite › reference server, tokens from a command", () => {
     const tokens = { command: `"${process.execPath}" "${MINT_TOKEN}"` };
     const result = await runOne({ baseUrl: server.url, tokens }, caseById("server.idempotency.replay"), "connect");
     expect(result.status).toBe("fail");
-    expect(result.reason).toMatch(/failed with exit code 2/);
-    expect(result.detail).toContain("set CHATWIRE_USER_ID, CHATWIRE_TOKEN_TTL_SECONDS");
+    expect(result.reason).toMatch(/failed with exit code 2: mint-token: set CHATWIRE_USER_ID, CHATWIRE_TOKEN_TTL_SECONDS/);
+    expect(result.detail).toContain("its stderr ends with:\nmint-token: set CHATWIRE_USER_ID");
   });
 });
 

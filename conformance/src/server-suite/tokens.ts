@@ -25,7 +25,7 @@
  * their lifetime has passed, and expired ones for the whole run. Shorter
  * ones are minted on every request.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 
 import { SignJWT } from "jose";
 
@@ -127,6 +127,8 @@ function commandMinter(source: CommandTokenSource): (userId: string, ttlSeconds:
         cwd: source.cwd,
         env: { ...process.env, ...source.env, CHATWIRE_USER_ID: userId, CHATWIRE_TOKEN_TTL_SECONDS: String(ttlSeconds) },
         stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group, so that a timeout also ends what the shell started.
+        detached: process.platform !== "win32",
       });
       let stdout = "";
       let stderr = "";
@@ -136,7 +138,7 @@ function commandMinter(source: CommandTokenSource): (userId: string, ttlSeconds:
       });
       const describe = `token command ${JSON.stringify(source.command)} for user ${userId} with TTL ${ttlSeconds} s`;
       const timer = setTimeout(() => {
-        child.kill("SIGKILL");
+        killProcessGroup(child);
         reject(new Error(`${describe} did not exit within ${timeoutMs} ms`));
       }, timeoutMs);
       child.once("error", (error) => {
@@ -154,8 +156,33 @@ function commandMinter(source: CommandTokenSource): (userId: string, ttlSeconds:
           reject(new Error(`${describe} exited 0 but printed ${token === "" ? "nothing" : "more than one word"} on stdout; print the token alone`));
         } else {
           const status = signal === null ? `exit code ${code}` : `signal ${signal}`;
-          reject(new Error(`${describe} failed with ${status}; its stderr ends with:\n${stderr.trim() || "(nothing)"}`));
+          reject(new Error(`${describe} failed with ${status}${stderrSummary(stderr)}`));
         }
       });
     });
+}
+
+/** Kills the command's shell and everything in its process group. */
+function killProcessGroup(child: ChildProcess): void {
+  if (child.pid !== undefined && process.platform !== "win32") {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+      return;
+    } catch {
+      // The group is gone already; the shell itself is killed below.
+    }
+  }
+  child.kill("SIGKILL");
+}
+
+/**
+ * Formats the end of a failed command's stderr: its last line on the first
+ * line of the message, which reports and progress lines show, then the
+ * whole tail.
+ */
+function stderrSummary(stderr: string): string {
+  const tail = stderr.trim();
+  if (tail === "") return " and wrote nothing on stderr";
+  const lastLine = tail.slice(tail.lastIndexOf("\n") + 1).trim();
+  return `: ${lastLine}\nits stderr ends with:\n${tail}`;
 }
