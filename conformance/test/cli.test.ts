@@ -2,7 +2,7 @@
 // tsx, and checks its exit status, its output and the reports it writes.
 // Build the workspace first: the scenarios start server/dist.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -183,6 +183,27 @@ describe("chatwire-conformance", () => {
 
       expect(outcome.code).toBe(2);
       expect(outcome.stderr).toContain('--filter "no scenario has this title" matches no scenario');
+    });
+
+    it("exits 2 before running when a report path is a folder", async () => {
+      const outcome = await runCli(["server", "--url", "http://127.0.0.1:9", "--jwt-secret", "x".repeat(32), "--junit", outputDir]);
+
+      expect(outcome.code).toBe(2);
+      expect(outcome.stderr).toContain(`--junit ${JSON.stringify(outputDir)} is a folder; give a file path`);
+      expect(outcome.stderr).not.toMatch(/\[1\/\d+\]/);
+      expect(outcome.stdout).toBe("");
+    });
+
+    it("exits 2 before running when a file stands where a report folder goes", async () => {
+      const file = join(outputDir, "plain-file");
+      await writeFile(file, "");
+
+      const outcome = await runCli(["client", "--runtime", "node", "--filter", "S8", "--markdown", join(file, "summary.md")]);
+
+      expect(outcome.code).toBe(2);
+      expect(outcome.stderr).toContain(`cannot be created: ${file} is a file, not a folder`);
+      expect(outcome.stderr).not.toMatch(/\n\s+at /);
+      expect(outcome.stdout).toBe("");
     });
 
     it("exits 2 for an unknown command", async () => {

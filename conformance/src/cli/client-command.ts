@@ -7,7 +7,7 @@ import type { ClientRuntime } from "../runtimes/types.js";
 import { scenarios } from "../scenarios/index.js";
 import { runClientSuite } from "../suites/client-suite.js";
 import { COMMON_OPTIONS, EXIT_PASSED, parseCommandArgs, textFilter, UsageError } from "./args.js";
-import { finishRuns, type CommandIo } from "./output.js";
+import { checkReportFiles, finishRuns, type CommandIo } from "./output.js";
 
 /** Runtimes the command accepts; openRuntime says which are available. */
 const RUNTIMES = ["node", "browser", "sqlite-wasm"] as const;
@@ -53,6 +53,7 @@ export async function clientCommand(args: string[], io: CommandIo): Promise<numb
   if (filter && !scenarios.some(filter)) {
     throw new UsageError(`--filter ${JSON.stringify(values.filter)} matches no scenario id or title`);
   }
+  await checkReportFiles(values);
 
   const progress = createProgressReporter(io.stderr, `client ${runtimeName}`);
   const runtime = await openRuntime(runtimeName, (line) => progress.print(line));

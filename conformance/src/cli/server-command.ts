@@ -6,7 +6,7 @@ import type { SuiteRun } from "../report/types.js";
 import { runServerSuite, serverCases, WIRE_PROTOCOLS, type TokenSource } from "../server-suite/index.js";
 import { PROFILES, type Claim, type Profile } from "../tags.js";
 import { COMMON_OPTIONS, EXIT_PASSED, parseBaseUrl, parsePositiveInteger, parseCommandArgs, parseList, textFilter, UsageError } from "./args.js";
-import { finishRuns, type CommandIo } from "./output.js";
+import { checkReportFiles, finishRuns, type CommandIo } from "./output.js";
 
 export const SERVER_HELP = `Usage: chatwire-conformance server --url URL (--jwt-secret SECRET | --token-command CMD) [options]
 
@@ -87,6 +87,7 @@ export async function serverCommand(args: string[], io: CommandIo, env: NodeJS.P
   if (filter && !serverCases.some(filter)) {
     throw new UsageError(`--filter ${JSON.stringify(values.filter)} matches no server case id or title`);
   }
+  await checkReportFiles(values);
 
   const progress = createProgressReporter(io.stderr, `server ${claim.name}`);
   let run: SuiteRun;
