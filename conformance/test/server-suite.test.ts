@@ -94,10 +94,18 @@ describe("server suite › reference server, tokens from the shared secret", () 
     it("skips cases of unclaimed profiles with the gap's reason", async () => {
       const claim = { name: "partial server", profiles: ["multi-device" as const], gaps: [{ profile: "core" as const, reason: "core runs elsewhere" }] };
       const seen: Array<[string, number, number]> = [];
+      const started: string[] = [];
       const run = await runServerSuite(
-        { baseUrl: server.url, tokens: { jwtSecret: server.jwtSecret }, claim, filter: (candidate) => candidate.id.startsWith("server.idempotency.") },
+        {
+          baseUrl: server.url,
+          tokens: { jwtSecret: server.jwtSecret },
+          claim,
+          filter: (candidate) => candidate.id.startsWith("server.idempotency."),
+          onCaseStart: (serverCase, protocol) => started.push(`${serverCase.id} [${protocol}]`),
+        },
         (result, done, total) => seen.push([result.id, done, total]),
       );
+      expect(started).toEqual(run.results.map((result) => `${result.id} [${result.protocol}]`));
       expect(run.claim).toBe(claim);
       expect(run.results).toHaveLength(3 * WIRE_PROTOCOLS.length);
       for (const result of run.results) {

@@ -101,6 +101,7 @@ export async function serverCommand(args: string[], io: CommandIo, env: NodeJS.P
         ...(filter ? { filter } : {}),
         ...(caseTimeoutMs === undefined ? {} : { caseTimeoutMs }),
         ...(shortRetentionMs === undefined ? {} : { shortRetentionMs }),
+        onCaseStart: (serverCase, protocol) => progress.caseStarted(`${serverCase.id} [${protocol}] ${serverCase.title}`),
         ...(values.verbose ? { log: (line: string) => progress.print(line) } : {}),
       },
       (result, done, total) => progress.caseFinished(result, done, total),

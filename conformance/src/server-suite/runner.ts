@@ -52,6 +52,7 @@ export async function runServerSuite(options: ServerSuiteOptions, onResult?: Res
         return fetched;
       };
       const run = { options, claim, tokens, protocol, limits, idPrefix: `${runId}.${caseNumber}.${protocol}` };
+      options.onCaseStart?.(serverCase, protocol);
       const result = await runCase(serverCase, run);
       results.push(result);
       const reason = result.reason === undefined ? "" : `: ${result.reason}`;

@@ -73,6 +73,8 @@ export interface ServerSuiteOptions {
    * this long and is skipped when it is unset.
    */
   shortRetentionMs?: number;
+  /** Called as each case starts on a protocol, before its result reaches the result listener. Default: none. */
+  onCaseStart?: (serverCase: ServerCase, protocol: WireProtocol) => void;
   /** Receives progress lines. Default: none. */
   log?: (line: string) => void;
 }
