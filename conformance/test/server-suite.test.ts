@@ -121,6 +121,13 @@ describe("server suite › reference server, tokens from the shared secret", () 
       expect(result.reason).toBe("the case runs over connect only");
     });
 
+    it("fails the retention case when the short retention is below the advertised one", async () => {
+      const options = { baseUrl: server.url, tokens: { jwtSecret: server.jwtSecret }, shortRetentionMs: 100 };
+      const result = await runOne(options, caseById("server.retention.cursor-expired"), "connect");
+      expect(result.status).toBe("fail");
+      expect(result.reason).toMatch(/^the short retention given is 100 ms, but the server advertises event_retention_seconds 2592000 /);
+    });
+
     it("fails a case that runs past its timeout", async () => {
       const slow = caseById("server.long-poll.times-out");
       const started = performance.now();

@@ -26,8 +26,16 @@ const cursorExpired: ServerCase = {
   async run(context) {
     const waitMs = context.shortRetentionMs;
     if (waitMs === undefined) {
-      return context.skip("the server's retention was not given as short (shortRetentionMs), so no cursor can be made to expire");
+      return context.skip(
+        "the server's retention was not given as short (--short-retention-ms, or shortRetentionMs in runServerSuite), so no cursor can be made to expire",
+      );
     }
+    const retentionMs = Number(context.limits.eventRetentionSeconds) * 1000;
+    assert.ok(
+      waitMs >= retentionMs,
+      `the short retention given is ${waitMs} ms, but the server advertises event_retention_seconds ` +
+        `${context.limits.eventRetentionSeconds} (${retentionMs} ms); give at least its retention plus its deletion interval`,
+    );
     const alice = context.user("alice");
     const bob = context.user("bob");
     const conversationId = await alice.createDirect(bob.userId);
