@@ -29,7 +29,7 @@ interface Expectation {
   serverFailures: Record<string, RegExp>;
   /** Server cases that must still pass. */
   serverControls: readonly string[];
-  /** Client scenarios that must fail. */
+  /** Client scenarios that must fail; empty when no scenario aims at the defect. */
   scenarioFailures: Record<string, RegExp>;
 }
 
@@ -80,6 +80,26 @@ const SERVER_EXPECTATIONS: Record<Exclude<ServerVariant, "none">, Expectation> =
     },
     serverControls: ["server.idempotency.replay", "server.cursor.paging"],
     scenarioFailures: { S7: /GetHistory by a non-member succeeded; expected a Connect error/ },
+  },
+  "receipts-lower": {
+    serverFailures: { "server.receipts.marks": /marks below the stored ones are ignored, not an error: expected 3\/3, got 2\/1/ },
+    serverControls: ["server.idempotency.replay", "server.cursor.paging"],
+    scenarioFailures: {},
+  },
+  "nfc-text": {
+    serverFailures: { "server.text.fidelity": /SendMessage response for text \d+: \d+ bytes received, \d+ expected; first difference at byte \d+/ },
+    serverControls: ["server.limits.text-bytes", "server.idempotency.key-reused"],
+    scenarioFailures: { S8: /bytes received, \d+ expected; first difference at byte/ },
+  },
+  "batch-cursor-lag": {
+    serverFailures: { "server.subscribe.batch-cursors": /Sync from the cursor of batch 1 \(last position \d+\) returns exactly the events after it/ },
+    serverControls: ["server.subscribe.first-heartbeat", "server.cursor.paging"],
+    scenarioFailures: {},
+  },
+  "rate-global": {
+    serverFailures: { "server.limits.rate": /concurrent requests by bob, sent right after alice was limited, were rejected/ },
+    serverControls: ["server.membership.not-found", "server.history.paging"],
+    scenarioFailures: {},
   },
 };
 
@@ -150,8 +170,11 @@ describe("broken variants", () => {
         expectFailures(serverResults, expectation.serverFailures);
         expectPasses(serverResults, expectation.serverControls);
 
-        const scenarioResults = await runScenarios(runtime, variant, Object.keys(expectation.scenarioFailures));
-        expectFailures(scenarioResults, expectation.scenarioFailures);
+        const scenarioIds = Object.keys(expectation.scenarioFailures);
+        if (scenarioIds.length > 0) {
+          const scenarioResults = await runScenarios(runtime, variant, scenarioIds);
+          expectFailures(scenarioResults, expectation.scenarioFailures);
+        }
       });
     }
 

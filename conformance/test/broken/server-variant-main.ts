@@ -58,7 +58,7 @@ function parseOptions(args: string[]): { variant: ServerVariant; options: Server
 async function main(): Promise<void> {
   const logger = pino({ level: "info" });
   const { variant, options } = parseOptions(process.argv.slice(2));
-  const server = await startServer({ ...options, ...serverVariantOptions(variant), logger });
+  const server = await startServer({ ...options, ...serverVariantOptions(variant, options), logger });
   logger.info({ variant, url: server.url }, "broken server variant running");
 
   let stopping = false;

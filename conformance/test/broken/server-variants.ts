@@ -18,6 +18,8 @@
  *   already had again.
  * - membership-off: GetConversation and GetHistory skip the membership
  *   check. A non-member reads as the conversation's creator.
+ * - receipts-lower, nfc-text, batch-cursor-lag and rate-global: see
+ *   interceptor-variants.ts.
  * - none: the reference server unchanged, through the same launcher.
  */
 import { clone, type DescMessage, type Message } from "@bufbuild/protobuf";
@@ -25,13 +27,34 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { ServerOptions, Store } from "@chatwire/server";
 
 import { uuidv7 } from "../../src/scenarios/protocol.js";
+import { batchCursorLag, nfcText, rateGlobal, receiptsLower } from "./interceptor-variants.js";
 import { withOverrides } from "./override.js";
 
-export const SERVER_VARIANTS = ["none", "dedupe-off", "seq-gap", "heartbeats-off", "cursor-back", "membership-off"] as const;
+export const SERVER_VARIANTS = [
+  "none",
+  "dedupe-off",
+  "seq-gap",
+  "heartbeats-off",
+  "cursor-back",
+  "membership-off",
+  "receipts-lower",
+  "nfc-text",
+  "batch-cursor-lag",
+  "rate-global",
+] as const;
 export type ServerVariant = (typeof SERVER_VARIANTS)[number];
 
-/** Returns the server options that build `variant`. */
-export function serverVariantOptions(variant: ServerVariant): Pick<ServerOptions, "decorateStore" | "interceptors"> {
+/** Default of ServerOptions.rateLimit, in requests per second per user. */
+const DEFAULT_RATE_LIMIT = 100;
+
+/**
+ * Returns the server options that build `variant` on a server started with
+ * `options` (rate-global reads its rate limit).
+ */
+export function serverVariantOptions(
+  variant: ServerVariant,
+  options: Pick<ServerOptions, "rateLimit"> = {},
+): Pick<ServerOptions, "decorateStore" | "interceptors"> {
   switch (variant) {
     case "none":
       return {};
@@ -45,6 +68,14 @@ export function serverVariantOptions(variant: ServerVariant): Pick<ServerOptions
       return { decorateStore: (store) => withOverrides(store, cursorBack(store)) };
     case "membership-off":
       return { decorateStore: (store) => withOverrides(store, membershipOff(store)) };
+    case "receipts-lower":
+      return { interceptors: [receiptsLower()] };
+    case "nfc-text":
+      return { interceptors: [nfcText()] };
+    case "batch-cursor-lag":
+      return { interceptors: [batchCursorLag()] };
+    case "rate-global":
+      return { interceptors: [rateGlobal(options.rateLimit ?? DEFAULT_RATE_LIMIT)] };
   }
 }
 

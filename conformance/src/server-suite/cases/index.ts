@@ -14,8 +14,11 @@ import { membershipCases } from "./membership.js";
 import { multiNodeCases } from "./multi-node.js";
 import { orderingCases } from "./ordering.js";
 import { rateLimitCases } from "./rate-limit.js";
+import { receiptCases } from "./receipts.js";
 import { retentionCases } from "./retention.js";
+import { streamCursorCases } from "./stream-cursors.js";
 import { streamLimitCases } from "./stream-limit.js";
+import { textCases } from "./text.js";
 import { transportCases } from "./transports.js";
 
 export const serverCases: readonly ServerCase[] = [
@@ -28,8 +31,11 @@ export const serverCases: readonly ServerCase[] = [
   ...historyCases,
   ...longPollCases,
   ...heartbeatCases,
+  ...streamCursorCases,
+  ...receiptCases,
   ...membershipCases,
   ...limitCases,
+  ...textCases,
   ...fieldCases,
   ...bodyCases,
   ...streamLimitCases,

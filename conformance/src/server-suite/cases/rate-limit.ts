@@ -1,7 +1,8 @@
 /**
  * ServerLimits.max_requests_per_second: a user over the rate gets
- * resource_exhausted RATE_LIMITED with retry_after_ms, other users do not,
- * and a call after retry_after_ms succeeds.
+ * resource_exhausted RATE_LIMITED with retry_after_ms, a burst of another
+ * user's at that moment is not limited, and a call after retry_after_ms
+ * succeeds.
  */
 import assert from "node:assert/strict";
 
@@ -30,7 +31,9 @@ const rateLimited: ServerCase = {
     if (rate > MAX_RATE_TESTED) context.skip(`max_requests_per_second is ${rate}; this case exceeds at most ${MAX_RATE_TESTED}`);
     const alice = context.user("alice", { retryRateLimited: false });
     const bob = context.user("bob", { retryRateLimited: false });
+    // Both tokens are fetched first, so that a slow token command does not space out the requests.
     await alice.token();
+    await bob.token();
 
     // Requests go out in concurrent waves until one is limited, up to four
     // seconds' worth plus one wave, so bursts the server allows are used up.
@@ -63,7 +66,17 @@ const rateLimited: ServerCase = {
     assert.ok(Math.min(...waits) > 0, "every RATE_LIMITED error carries retry_after_ms above 0");
     assert.ok(longest <= MAX_RETRY_AFTER_MS, `retry_after_ms is ${longest}; expected at most ${MAX_RETRY_AFTER_MS}`);
 
-    await bob.chat.getServerInfo({});
+    // A limit shared by all users is empty now, so a burst of bob's right
+    // after alice's rejection distinguishes it from one bucket per user.
+    const burst = Math.min(WAVE_SIZE, Math.max(1, Math.floor(rate / 2)));
+    const bobOutcomes = await Promise.allSettled(Array.from({ length: burst }, () => bob.chat.getServerInfo({})));
+    const bobRejections = bobOutcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
+    assert.equal(
+      bobRejections.length,
+      0,
+      `${bobRejections.length} of ${burst} concurrent requests by bob, sent right after alice was limited, were rejected ` +
+        `(first: ${String((bobRejections[0] as Error | undefined)?.message)}); the limit must be per user`,
+    );
     await delay(longest + 50);
     await alice.chat.getServerInfo({});
   },
