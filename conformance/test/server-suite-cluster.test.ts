@@ -35,15 +35,8 @@ const CLAIM: Claim = {
   gaps: [{ profile: "push", reason: "the reference server sends no push notifications" }],
 };
 
-/**
- * Cases that fail against several nodes, with the failure they must report.
- * Each node counts a user's requests and streams on its own, so the
- * deployment allows up to NODES times the advertised rate and stream limits.
- */
-const KNOWN_FAILURES = new Map<string, RegExp>([
-  ["server.limits.rate", /were all accepted; the advertised rate is/],
-  ["server.limits.streams-per-user", /over the limit succeeded; expected an error/],
-]);
+/** Cases that fail against several nodes, with the failure they must report. */
+const KNOWN_FAILURES = new Map<string, RegExp>([]);
 
 /** Cases this file skips on purpose, with the reason they must give. */
 const EXPECTED_SKIPS = new Map<string, RegExp>([["server.retention.cursor-expired", /retention was not given as short/]]);

@@ -15,6 +15,7 @@ export interface ServerMetrics {
   commitBatchSize: Histogram;
   requests: Counter<"method" | "code">;
   rateLimited: Counter;
+  limitFallbacks: Counter<"limit">;
   fanOutLag: Histogram;
   fanOutPublished: Counter;
   fanOutPublishFailures: Counter;
@@ -62,6 +63,14 @@ export function createMetrics(): ServerMetrics {
     rateLimited: new Counter({
       name: "chatwire_rpc_rate_limited_total",
       help: "RPCs rejected by the per-user rate limit.",
+      registers: [registry],
+    }),
+    limitFallbacks: new Counter({
+      name: "chatwire_limit_local_fallbacks_total",
+      help:
+        "Per-user limit checks this node decided alone because Redis failed or was unreachable, by limit " +
+        "(rate, or streams for Subscribe streams and long-polls).",
+      labelNames: ["limit"],
       registers: [registry],
     }),
     fanOutLag: new Histogram({

@@ -84,8 +84,9 @@ export interface ServerOptions {
    */
   redisUrl?: string;
   /**
-   * Prefix of the fan-out's Redis channel names, so that several
-   * deployments can share one Redis. Default "chatwire:".
+   * Prefix of the fan-out's Redis channel names and of the keys of the
+   * per-user limits, so that several deployments can share one Redis.
+   * Default "chatwire:".
    */
   redisChannelPrefix?: string;
   /**

@@ -15,13 +15,13 @@ import { createDevTokenRoute } from "./dev-token.js";
 import { openFanOut, type OpenedFanOut } from "./fanout/open-fan-out.js";
 import type { FanOut } from "./fanout/types.js";
 import { listen } from "./http/listener.js";
+import { openLimits, type OpenedLimits } from "./limits/open-limits.js";
 import { createRoutes } from "./http/routes.js";
 import { createMetrics } from "./metrics.js";
 import { resolveOptions, type ServerOptions } from "./options.js";
 import { createChatService } from "./rpc/chat-service.js";
 import { createConversationService } from "./rpc/conversation-service.js";
 import { createServerInterceptor } from "./rpc/interceptor.js";
-import { createRateLimiter } from "./rpc/rate-limit.js";
 import type { ServiceDeps } from "./rpc/service-deps.js";
 import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/types.js";
@@ -94,8 +94,10 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
     throw error;
   }
   let store: Store;
+  let limits: OpenedLimits;
   try {
     store = config.decorateStore?.(opened.store) ?? opened.store;
+    limits = await openLimits(config, metrics, logger);
   } catch (error) {
     await opened.store.close();
     await fanOut.close();
@@ -105,6 +107,7 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
     fanOut,
     heartbeatMs: config.heartbeatMs,
     maxStreamsPerUser: config.maxStreamsPerUser,
+    leases: limits.leases,
     onCountChange: (open) => metrics.streamsOpen.set(open),
     onWaitingPollsChange: (waiting) => metrics.longPollsWaiting.set(waiting),
   });
@@ -112,7 +115,7 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
   let draining = false;
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
-  const limiter = createRateLimiter(config.rateLimit);
+  const limiter = limits.limiter;
   const deps: ServiceDeps = { store, hub, metrics, logger, limits: config };
   // A fatal decoder turns invalid UTF-8 in a JSON body into invalid_argument
   // instead of U+FFFD. NOTE: @connectrpc/connect 2.1.1 reads textDecoder in
@@ -174,6 +177,7 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
     });
   } catch (error) {
     await store.close();
+    await limits.close();
     await fanOut.close();
     throw error;
   }
@@ -211,6 +215,7 @@ export async function startServerWith(options: ServerOptions, parts: ServerParts
     await store.close();
     clearInterval(sweeper);
     await listener.closeConnections(config.shutdownGraceMs);
+    await limits.close();
     await fanOut.close();
     logger.info({ url }, "chatwire server stopped");
   };

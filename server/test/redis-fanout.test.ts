@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { ChatService, ConversationService, type SubscribeResponse } from "@chatwire/gen";
 import { Redis } from "ioredis";
@@ -12,6 +11,7 @@ import { ChannelNames } from "../src/fanout/redis-notification.js";
 import type { FanOut, FanOutListener } from "../src/fanout/types.js";
 import { startServerWith, type RunningServer } from "../src/server.js";
 import { StreamHub } from "../src/streams/hub.js";
+import { freePort, startRedisServer, stopRedisServer } from "./support/redis-server.js";
 import {
   SECRET,
   bearer,
@@ -216,39 +216,6 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
     await expect(createRedisFanOut({ url: "http://127.0.0.1:6379", logger: silent })).rejects.toThrow(/not a Redis URL/);
   });
 });
-
-/** A port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  return address.port;
-}
-
-/** Starts a redis-server of this test on the port and resolves once it accepts connections. */
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<never>((_, reject) => {
-    child.once("exit", (code, signal) => reject(new Error(`redis-server exited (${code ?? signal}): ${output}`)));
-  });
-  exited.catch(() => {});
-  await Promise.race([eventually(() => output.includes("Ready to accept connections"), 10_000, "redis-server to start"), exited]);
-  return child;
-}
-
-async function stopRedisServer(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
-}
 
 describe.skipIf(!redisAvailable)("Redis fan-out across a Redis restart", () => {
   let port: number;
@@ -457,7 +424,7 @@ describe("StreamHub with a fan-out that may lose notifications", () => {
   it("wakes a stream when notifications may have been missed", async () => {
     const fanOut = lossyFanOut();
     hub = new StreamHub({ fanOut, heartbeatMs: 60_000, maxStreamsPerUser: 5 });
-    const stream = hub.open("u", 3, Date.now() + 60_000, new AbortController().signal);
+    const stream = await hub.open("u", 3, Date.now() + 60_000, new AbortController().signal);
     // As after the stream's first heartbeat: the next one is a minute away.
     stream.frameSent();
     let woken = 0;

@@ -1,4 +1,4 @@
-/** Connections of the Redis fan-out: settings, the first connect and pub/sub mode detection. */
+/** Redis connections of the fan-out and the shared limits: settings, the first connect and pub/sub mode detection. */
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 
@@ -43,11 +43,12 @@ export function redisAddress(url: string): string {
  * while it is disconnected (no offline queue), and it neither resubscribes
  * nor resends commands by itself after a reconnect: the fan-out does both.
  */
-export function createConnection(url: string, connectionName: string, connectTimeoutMs: number): Redis {
+export function createConnection(url: string, connectionName: string, connectTimeoutMs: number, commandTimeoutMs?: number): Redis {
   return new Redis(url, {
     lazyConnect: true,
     connectionName,
     connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
     enableOfflineQueue: false,
     autoResubscribe: false,
     autoResendUnfulfilledCommands: false,
@@ -63,7 +64,8 @@ export class RedisConnectionError extends Error {
 /**
  * Connects once and resolves when the connection is ready. On failure it
  * stops the connection's reconnect loop and rejects with a
- * RedisConnectionError.
+ * RedisConnectionError. `role` names the connection in that error, as in
+ * "fan-out publisher".
  */
 export async function connectOnce(redis: Redis, role: string, address: string): Promise<void> {
   let socketError: Error | undefined;
@@ -77,7 +79,7 @@ export async function connectOnce(redis: Redis, role: string, address: string): 
     redis.disconnect();
     const reason = (socketError ?? (error as Error)).message;
     throw new RedisConnectionError(
-      `failed to connect the fan-out ${role} to Redis at ${address}: ${reason}. Check that Redis is running and the URL is right`,
+      `failed to connect the ${role} to Redis at ${address}: ${reason}. Check that Redis is running and the URL is right`,
       { cause: socketError ?? error },
     );
   } finally {

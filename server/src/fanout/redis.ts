@@ -84,8 +84,8 @@ export async function createRedisFanOut(options: RedisFanOutOptions): Promise<Re
   const publisher = createConnection(options.url, "chatwire-fanout-publisher", timeoutMs);
   const subscriber = createConnection(options.url, "chatwire-fanout-subscriber", timeoutMs);
   const results = await Promise.allSettled([
-    connectOnce(publisher, "publisher", address),
-    connectOnce(subscriber, "subscriber", address),
+    connectOnce(publisher, "fan-out publisher", address),
+    connectOnce(subscriber, "fan-out subscriber", address),
   ]);
   const failure = results.find((result) => result.status === "rejected");
   if (failure !== undefined) {

@@ -81,7 +81,7 @@ export function createServerInterceptor(options: InterceptorOptions): Intercepto
       if (options.draining()) throw shuttingDown();
       const verified = await options.verify(request.header.get("authorization"));
       caller = { ...verified, requestId };
-      const retryAfterMs = options.limiter.take(caller.userId);
+      const retryAfterMs = await options.limiter.take(caller.userId);
       if (retryAfterMs > 0) {
         metrics.rateLimited.inc();
         throw rateLimited(options.rateLimit, retryAfterMs);

@@ -2,12 +2,12 @@
  * Per-user token bucket. Each user's bucket refills at `ratePerSecond` tokens
  * per second up to twice that (the burst), and every request takes one token.
  *
- * TODO: the buckets live in one process, so N nodes behind one URL allow a
- * user N times the advertised max_requests_per_second.
+ * createRateLimiter keeps the buckets in this process. With Redis, the
+ * buckets of limits/shared-rate-limit.ts are shared by every node instead.
  */
 export interface RateLimiter {
   /** Takes a token for the user; returns 0 when allowed, or the milliseconds until a token is free. */
-  take(userId: string): number;
+  take(userId: string): number | Promise<number>;
   /** Drops buckets that are full again, so that idle users cost no memory. */
   sweep(): void;
 }

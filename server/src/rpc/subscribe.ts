@@ -44,7 +44,7 @@ export async function* subscribe(
       },
     });
 
-  const stream = hub.open(caller.userId, start, caller.expiresAtMs, context.signal);
+  const stream = await hub.open(caller.userId, start, caller.expiresAtMs, context.signal);
   try {
     yield heartbeat();
     stream.frameSent();

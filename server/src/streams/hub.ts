@@ -16,21 +16,40 @@
  *
  * A user may have at most `maxStreamsPerUser` readers at once, open streams
  * and waiting long-polls together, because the rate limit bounds only how
- * fast calls start, not how many stay open.
- *
- * TODO: the count is per process, so N nodes behind one URL allow a user N
- * times the advertised max_streams_per_user.
+ * fast calls start, not how many stay open. The hub counts this node's
+ * readers itself. With `leases` (Redis), each reader also holds a lease that
+ * counts it on every node, and the ticker refreshes the leases.
  */
 import type { FanOut } from "../fanout/types.js";
 import { tooManyStreams } from "../rpc/errors.js";
 import { LiveStream } from "./live-stream.js";
 import { WaitingPoll } from "./waiting-poll.js";
 
+/** Result of ReaderLeases.acquire: `open` is the user's reader count on all nodes. */
+export type LeaseResult = { acquired: true } | { acquired: false; open: number };
+
+/** Leases that count a user's readers on every node of a deployment. */
+export interface ReaderLeases {
+  /** Interval between refresh() calls, in ms. */
+  readonly refreshIntervalMs: number;
+  /**
+   * Takes a lease for the reader unless the user holds `limit` already.
+   * Resolves `acquired: true` without a lease when the shared count is
+   * unavailable, because the hub's local count has already been checked.
+   */
+  acquire(userId: string, readerId: string, limit: number): Promise<LeaseResult>;
+  release(userId: string, readerId: string): void;
+  /** Extends the leases of every reader on this node, given by user. */
+  refresh(readers: ReadonlyMap<string, ReadonlySet<string>>): void;
+}
+
 export interface StreamHubOptions {
   fanOut: FanOut;
   heartbeatMs: number;
   /** Open Subscribe streams plus waiting long-polls allowed per user. */
   maxStreamsPerUser: number;
+  /** Shared reader count across nodes; without it only this node's readers count. */
+  leases?: ReaderLeases;
   onCountChange?: (open: number) => void;
   onWaitingPollsChange?: (waiting: number) => void;
 }
@@ -42,10 +61,13 @@ export class StreamHub {
   readonly #onCountChange: (open: number) => void;
   readonly #onWaitingPollsChange: (waiting: number) => void;
   readonly #maxStreamsPerUser: number;
+  readonly #leases: ReaderLeases | undefined;
   readonly #streams = new Map<LiveStream, () => void>();
   readonly #polls = new Set<WaitingPoll>();
-  /** Open streams plus waiting long-polls by user; users with none have no entry. */
-  readonly #readersByUser = new Map<string, number>();
+  /** Ids of open streams plus waiting long-polls by user; users with none have no entry. */
+  readonly #readersByUser = new Map<string, Set<string>>();
+  #nextReaderId = 1;
+  #nextLeaseRefreshAt = 0;
   #ticker: NodeJS.Timeout | undefined;
   #closing = false;
 
@@ -58,6 +80,7 @@ export class StreamHub {
     this.#onCountChange = options.onCountChange ?? (() => {});
     this.#onWaitingPollsChange = options.onWaitingPollsChange ?? (() => {});
     this.#maxStreamsPerUser = options.maxStreamsPerUser;
+    this.#leases = options.leases;
   }
 
   get closing(): boolean {
@@ -67,11 +90,11 @@ export class StreamHub {
   /**
    * Registers a stream for the user's log. Register before reading the
    * catch-up, so that an event committed during the read still wakes it.
-   * Throws resource_exhausted when the user is at maxStreamsPerUser. The
-   * caller must close() the stream on every exit path to free its slot.
+   * Rejects with resource_exhausted when the user is at maxStreamsPerUser.
+   * The caller must close() the stream on every exit path to free its slot.
    */
-  open(userId: string, position: number, expiresAtMs: number, signal: AbortSignal): LiveStream {
-    this.#takeSlot(userId);
+  async open(userId: string, position: number, expiresAtMs: number, signal: AbortSignal): Promise<LiveStream> {
+    const readerId = await this.#takeSlot(userId);
     const stream = new LiveStream(userId, position, expiresAtMs, (closed) => this.#release(closed));
     let unsubscribe: () => void;
     try {
@@ -79,7 +102,7 @@ export class StreamHub {
         if (head === undefined || head > stream.position) stream.wake();
       });
     } catch (error) {
-      this.#freeSlot(userId);
+      this.#freeSlot(userId, readerId);
       throw error;
     }
     const onAbort = () => stream.wake();
@@ -87,7 +110,7 @@ export class StreamHub {
     this.#streams.set(stream, () => {
       unsubscribe();
       signal.removeEventListener("abort", onAbort);
-      this.#freeSlot(userId);
+      this.#freeSlot(userId, readerId);
     });
     if (this.#closing) stream.closing = true;
     this.#onCountChange(this.#streams.size);
@@ -99,9 +122,9 @@ export class StreamHub {
     this.#ticker ??= setInterval(() => this.#tick(), this.#tickMs).unref();
   }
 
-  /** Stops the ticker when no stream is open and no waiting poll needs checks. */
+  /** Stops the ticker when no stream is open and no waiting poll needs checks or lease refreshes. */
   #stopIdleTicker(): void {
-    const pollsNeedTicks = this.#fanOut.mayLoseNotifications && this.#polls.size > 0;
+    const pollsNeedTicks = (this.#fanOut.mayLoseNotifications || this.#leases !== undefined) && this.#polls.size > 0;
     if (this.#streams.size === 0 && !pollsNeedTicks && this.#ticker !== undefined) {
       clearInterval(this.#ticker);
       this.#ticker = undefined;
@@ -117,23 +140,55 @@ export class StreamHub {
     this.#stopIdleTicker();
   }
 
-  #takeSlot(userId: string): void {
-    const open = this.#readersByUser.get(userId) ?? 0;
+  /**
+   * Counts a new reader of the user and returns its id, or throws
+   * resource_exhausted. The local count is checked first, because this
+   * node's readers are part of the shared count too.
+   */
+  async #takeSlot(userId: string): Promise<string> {
+    let readers = this.#readersByUser.get(userId);
+    const open = readers?.size ?? 0;
     if (open >= this.#maxStreamsPerUser) throw tooManyStreams(userId, open, this.#maxStreamsPerUser);
-    this.#readersByUser.set(userId, open + 1);
+    if (readers === undefined) {
+      readers = new Set();
+      this.#readersByUser.set(userId, readers);
+    }
+    const readerId = String(this.#nextReaderId++);
+    // Counted locally before the lease is asked for, so that concurrent
+    // calls on this node cannot pass the local check together.
+    readers.add(readerId);
+    if (this.#leases === undefined) return readerId;
+    let lease: LeaseResult;
+    try {
+      lease = await this.#leases.acquire(userId, readerId, this.#maxStreamsPerUser);
+    } catch (error) {
+      this.#forgetReader(userId, readerId);
+      throw error;
+    }
+    if (!lease.acquired) {
+      this.#forgetReader(userId, readerId);
+      throw tooManyStreams(userId, lease.open, this.#maxStreamsPerUser);
+    }
+    return readerId;
   }
 
-  #freeSlot(userId: string): void {
-    const open = this.#readersByUser.get(userId) ?? 0;
-    if (open <= 1) {
-      this.#readersByUser.delete(userId);
-    } else {
-      this.#readersByUser.set(userId, open - 1);
-    }
+  #freeSlot(userId: string, readerId: string): void {
+    this.#forgetReader(userId, readerId);
+    this.#leases?.release(userId, readerId);
+  }
+
+  #forgetReader(userId: string, readerId: string): void {
+    const readers = this.#readersByUser.get(userId);
+    readers?.delete(readerId);
+    if (readers?.size === 0) this.#readersByUser.delete(userId);
   }
 
   #tick(): void {
     const now = Date.now();
+    if (this.#leases !== undefined && now >= this.#nextLeaseRefreshAt) {
+      this.#nextLeaseRefreshAt = now + this.#leases.refreshIntervalMs;
+      this.#leases.refresh(this.#readersByUser);
+    }
     for (const stream of this.#streams.keys()) {
       if (now >= stream.expiresAtMs) {
         stream.wake();
@@ -155,7 +210,7 @@ export class StreamHub {
    * Waits until the user's log passes `afterPosition`, `waitMs` passes, the
    * signal aborts or the server shuts down. `headNow` re-reads the head after
    * the listener is registered, so an event committed just before is not
-   * missed, and again on each check (see WaitingPoll). Throws
+   * missed, and again on each check (see WaitingPoll). Rejects with
    * resource_exhausted when the user is at maxStreamsPerUser.
    */
   async waitForEvents(
@@ -166,7 +221,11 @@ export class StreamHub {
     headNow: () => Promise<number>,
   ): Promise<void> {
     if (this.#closing || signal.aborted) return;
-    this.#takeSlot(userId);
+    const readerId = await this.#takeSlot(userId);
+    if (this.#closing || signal.aborted) {
+      this.#freeSlot(userId, readerId);
+      return;
+    }
     const poll = new WaitingPoll(afterPosition, headNow, Date.now() + this.#heartbeatMs);
     const finish = () => poll.finish();
     let unsubscribe = () => {};
@@ -177,7 +236,7 @@ export class StreamHub {
       signal.addEventListener("abort", finish, { once: true });
       this.#polls.add(poll);
       this.#onWaitingPollsChange(this.#polls.size);
-      if (this.#fanOut.mayLoseNotifications) this.#startTicker();
+      if (this.#fanOut.mayLoseNotifications || this.#leases !== undefined) this.#startTicker();
       if ((await headNow()) > afterPosition) return;
       poll.firstCheckDone();
       await poll.done;
@@ -187,7 +246,7 @@ export class StreamHub {
       clearTimeout(timer);
       signal.removeEventListener("abort", finish);
       unsubscribe();
-      this.#freeSlot(userId);
+      this.#freeSlot(userId, readerId);
       this.#stopIdleTicker();
     }
   }
