@@ -104,10 +104,15 @@ export async function migratePostgres(options: MigrateOptions): Promise<{ applie
     if (applied.length > 0) logger.info({ ...where, schema, applied }, "applied PostgreSQL schema migrations");
     return { applied, version: LATEST_VERSION };
   } catch (error) {
-    // The cause carries the reason; loggers such as pino print it after this message.
-    throw new Error(`could not migrate PostgreSQL schema ${schema} at ${where.host}:${where.port}/${where.database}`, {
-      cause: error,
-    });
+    // The reason is in the message, so the error carries no cause: pino would
+    // print the cause's message a second time.
+    const reason = error instanceof Error ? error.message : String(error);
+    const wrapped = new Error(
+      `could not migrate PostgreSQL schema ${schema} at ${where.host}:${where.port}/${where.database}: ${reason}`,
+    );
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string") Object.assign(wrapped, { code });
+    throw wrapped;
   } finally {
     await client.end().catch(() => undefined);
   }
