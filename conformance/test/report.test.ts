@@ -108,8 +108,14 @@ describe("JUnit XML", () => {
       "server.send.replay [grpc] a retry returns the stored message",
       "server.send.replay [grpc-web] a retry returns the stored message",
     ]);
-    expect(cases[0]!.attributes.classname).toBe("server.reference server");
+    expect(cases[0]!.attributes.classname).toBe("server.reference_server");
     expect(cases[0]!.attributes.time).toBe("0.010");
+  });
+
+  it("keeps a URL name to one classname segment", () => {
+    const named = { ...serverRun, results: serverRun.results.map((r) => ({ ...r, implementation: "http://127.0.0.1:8080" })) };
+    const testcase = findAll(parseXml(toJUnitXml([named])), "testcase")[0]!;
+    expect(testcase.attributes.classname).toBe("server.http_127_0_0_1_8080");
   });
 
   it("escapes failure message and detail", () => {

@@ -59,10 +59,18 @@ function suiteElement(run: SuiteRun): string[] {
   return lines;
 }
 
+/**
+ * Turns an implementation name into one classname segment: CI systems such
+ * as Jenkins split classnames at dots into packages, and a name may be a URL.
+ */
+function classnamePart(implementation: string): string {
+  return implementation.replace(/[^A-Za-z0-9_-]+/g, "_").replace(/^_+|_+$/g, "") || "unnamed";
+}
+
 function caseElement(result: CaseResult): string[] {
   const open = `    <testcase${attributes({
     name: `${caseLabel(result)} ${result.title}`,
-    classname: `${result.suite}.${result.implementation}`,
+    classname: `${result.suite}.${classnamePart(result.implementation)}`,
     time: formatSeconds(result.durationMs / 1000),
   })}`;
   switch (result.status) {
