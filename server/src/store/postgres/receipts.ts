@@ -1,5 +1,5 @@
 /** Delivered and read marks, and device cursors, in the PostgreSQL store. */
-import { conversationNotFound, fieldInvalid, markAboveLastSeq } from "../../rpc/errors.js";
+import { checkMarks } from "../marks.js";
 import type { AcknowledgeInput, StoredMarks } from "../types.js";
 import { encodeReceiptEvent, type MemberRow } from "../views.js";
 import { query } from "./event-log.js";
@@ -29,26 +29,10 @@ export async function acknowledge(transaction: Transaction, input: AcknowledgeIn
   const lastSeqs = new Map(seqRows.map((row) => [row.conversation_id, row.last_seq]));
 
   // Check every mark, in input order, before changing anything, so a bad mark applies nothing.
-  const seen = new Set<string>();
-  const checked = input.marks.map((mark, index) => {
-    const field = `marks[${index}]`;
-    if (seen.has(mark.conversationId)) {
-      throw fieldInvalid(
-        `${field}.conversation_id`,
-        `${field}.conversation_id repeats a conversation of an earlier mark; send one mark per conversation`,
-      );
-    }
-    seen.add(mark.conversationId);
-    const lastSeq = lastSeqs.get(mark.conversationId);
-    const member = members.get(mark.conversationId);
-    if (lastSeq === undefined || member === undefined) throw conversationNotFound(`${field}.conversation_id`);
-    for (const [name, value] of [
-      ["delivered_seq", mark.deliveredSeq],
-      ["read_seq", mark.readSeq],
-    ] as const) {
-      if (value > lastSeq) throw markAboveLastSeq(`${field}.${name}`, value, lastSeq);
-    }
-    return { mark, member };
+  const checked = checkMarks(input.marks, (conversationId) => {
+    const lastSeq = lastSeqs.get(conversationId);
+    const member = members.get(conversationId);
+    return lastSeq === undefined || member === undefined ? undefined : { lastSeq, member };
   });
 
   const stored: StoredMarks[] = [];

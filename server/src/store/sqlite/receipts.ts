@@ -1,5 +1,5 @@
 /** Delivered and read marks, and device cursors, in the SQLite store. */
-import { conversationNotFound, fieldInvalid, markAboveLastSeq } from "../../rpc/errors.js";
+import { checkMarks } from "../marks.js";
 import type { AcknowledgeInput, StoredMarks } from "../types.js";
 import { encodeReceiptEvent, type ConversationRow, type MemberRow } from "../views.js";
 import { appendEvent } from "./event-log.js";
@@ -13,28 +13,10 @@ export function acknowledge(
 ): StoredMarks[] {
   const now = Date.now();
   // Check every mark before changing anything, so a bad mark applies nothing.
-  const seen = new Set<string>();
-  const checked = input.marks.map((mark, index) => {
-    const field = `marks[${index}]`;
-    if (seen.has(mark.conversationId)) {
-      throw fieldInvalid(
-        `${field}.conversation_id`,
-        `${field}.conversation_id repeats a conversation of an earlier mark; send one mark per conversation`,
-      );
-    }
-    seen.add(mark.conversationId);
-    const conversation = statements.conversationById.get(mark.conversationId) as ConversationRow | undefined;
-    const member = statements.member.get(mark.conversationId, input.userId) as MemberRow | undefined;
-    if (conversation === undefined || member === undefined) throw conversationNotFound(`${field}.conversation_id`);
-    for (const [name, value] of [
-      ["delivered_seq", mark.deliveredSeq],
-      ["read_seq", mark.readSeq],
-    ] as const) {
-      if (value > conversation.last_seq) {
-        throw markAboveLastSeq(`${field}.${name}`, value, conversation.last_seq);
-      }
-    }
-    return { mark, member };
+  const checked = checkMarks(input.marks, (conversationId) => {
+    const conversation = statements.conversationById.get(conversationId) as ConversationRow | undefined;
+    const member = statements.member.get(conversationId, input.userId) as MemberRow | undefined;
+    return conversation === undefined || member === undefined ? undefined : { lastSeq: conversation.last_seq, member };
   });
 
   const stored = checked.map(({ mark, member }) => {
