@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vit
 import type { CaseResult, WireProtocol } from "../src/report/types.js";
 import { PROFILES, type Claim } from "../src/tags.js";
 import { startServerProcess, type ServerProcess } from "../src/server-process.js";
+import { QUICK_SERVER_ARGS } from "../src/suites/quick-limits.js";
 import {
   runServerSuite,
   serverCases,
@@ -21,18 +22,6 @@ import {
 
 const verbose = process.env.CHATWIRE_SCENARIO_LOG === "1";
 const log = verbose ? (line: string) => console.log(line) : undefined;
-
-/**
- * Limits small enough that the limit cases stay quick: a 1 s heartbeat gives
- * the heartbeat bound 500 ms of slack on a busy machine.
- */
-const SERVER_ARGS = [
-  ["--heartbeat-ms", "1000"],
-  ["--rate-limit", "50"],
-  ["--max-members", "50"],
-  ["--max-page-size", "200"],
-  ["--max-streams-per-user", "5"],
-].flat();
 
 /** The reference server's claim in this file: every profile, since it serves them all to one client. */
 const EVERY_PROFILE: Claim = { name: "reference server", profiles: PROFILES, gaps: [] };
@@ -78,7 +67,7 @@ describe("server suite › reference server, tokens from the shared secret", () 
   let server: ServerProcess;
 
   beforeAll(async () => {
-    server = await startServerProcess({ args: SERVER_ARGS });
+    server = await startServerProcess({ args: [...QUICK_SERVER_ARGS] });
   });
 
   afterAll(async () => {
@@ -148,7 +137,7 @@ describe("server suite › reference server, tokens from a command", () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
-    server = await startServerProcess({ args: SERVER_ARGS });
+    server = await startServerProcess({ args: [...QUICK_SERVER_ARGS] });
   });
 
   afterAll(async () => {
