@@ -1,45 +1,26 @@
 import { createHash, randomBytes } from "node:crypto";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { afterEach, describe, expect, it } from "vitest";
 
 import { startFaultProxy, type FaultProxy } from "../src/net/index.js";
+import { startLoopbackServer, type LoopbackServer } from "./support/loopback-server.js";
 
-/** A loopback TCP server for the proxy to forward to, with the sockets it accepted. */
-interface Target {
-  server: Server;
-  port: number;
-  accepted: Socket[];
+/** A loopback TCP server for the proxy to forward to, with the sockets it accepted and the bytes it received. */
+interface Target extends LoopbackServer {
   received: Buffer[];
-  close(): Promise<void>;
 }
 
 /** Starts a target that echoes every byte back, or runs `onConnection` instead. */
 async function startTarget(onConnection?: (socket: Socket) => void): Promise<Target> {
-  const accepted: Socket[] = [];
   const received: Buffer[] = [];
-  const server = createServer((socket) => {
-    accepted.push(socket);
-    socket.on("error", () => {});
+  const target = await startLoopbackServer((socket) => {
     socket.on("data", (chunk: Buffer) => received.push(chunk));
     if (onConnection) onConnection(socket);
     else socket.pipe(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("target has no TCP address");
-  return {
-    server,
-    port: address.port,
-    accepted,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of accepted) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...target, received };
 }
 
 /** A client socket with everything it received and whether it closed. */

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { afterEach, describe, expect, it } from "vitest";
 
 import { pickFreePort, startLoadBalancer, type LoadBalancer } from "../src/net/index.js";
+import { startLoopbackServer } from "./support/loopback-server.js";
 
 /** A loopback server that greets each connection with its name, then echoes. */
 interface NamedBackend {
@@ -15,29 +16,11 @@ interface NamedBackend {
 }
 
 async function startNamedBackend(name: string, port = 0): Promise<NamedBackend> {
-  const accepted: Socket[] = [];
-  const server: Server = createServer((socket) => {
-    accepted.push(socket);
-    socket.on("error", () => {});
+  const backend = await startLoopbackServer((socket) => {
     socket.write(`${name}:`);
     socket.pipe(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("backend has no TCP address");
-  return {
-    name,
-    port: address.port,
-    accepted,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of accepted) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  }, port);
+  return { name, port: backend.port, accepted: backend.accepted, close: backend.close };
 }
 
 /** A client connection and what it received. */

@@ -12,6 +12,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 
+import { listenOnLoopback } from "./loopback-listen.js";
+
 export type DualRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type DualResponse = http.ServerResponse | http2.Http2ServerResponse;
 export type DualHandler = (request: DualRequest, response: DualResponse) => void;
@@ -55,22 +57,14 @@ export async function listenHttp1AndH2c(handler: DualHandler): Promise<DualListe
     socket.once("readable", route);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen(0, "127.0.0.1", () => {
-      tcp.off("error", reject);
-      resolve();
-    });
-  });
-  const address = tcp.address();
-  if (address === null || typeof address === "string") throw new Error("RPC proxy listener has no TCP address after listen()");
+  const port = await listenOnLoopback(tcp, "RPC proxy");
 
   const destroyConnections = () => {
     for (const session of [...sessions]) session.destroy();
     for (const socket of [...sockets]) socket.destroy();
   };
   return {
-    port: address.port,
+    port,
     get openConnections() {
       return sockets.size;
     },

@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 
 import {
   emptyStats,
@@ -6,6 +6,7 @@ import {
   type FaultPolicy,
   type FaultProxyStats,
 } from "./fault-policy.js";
+import { listenOnLoopback } from "./loopback-listen.js";
 import { ProxiedConnection } from "./proxied-connection.js";
 
 /** Options of startFaultProxy. */
@@ -122,12 +123,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
     connections.add(new ProxiedConnection(client, options.target, policy, listener));
   });
-  await listen(server);
-
-  const address = server.address();
-  if (address === null || typeof address === "string") {
-    throw new Error("fault proxy listener has no TCP address after listen()");
-  }
+  const listenPort = await listenOnLoopback(server, "fault proxy");
 
   const refreshAll = () => {
     for (const connection of connections) connection.refresh();
@@ -135,8 +131,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   return {
     host: "127.0.0.1",
-    port: address.port,
-    url: `http://127.0.0.1:${address.port}`,
+    port: listenPort,
+    url: `http://127.0.0.1:${listenPort}`,
 
     delay(ms) {
       if (!Number.isFinite(ms) || ms < 0) {
@@ -211,14 +207,4 @@ function holdInBlackhole(client: Socket, blackholed: Set<Socket>, stats: FaultPr
   client.on("error", () => {});
   client.on("close", () => blackholed.delete(client));
   client.resume();
-}
-
-function listen(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }

@@ -1,4 +1,6 @@
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
+
+import { listenOnLoopback } from "./loopback-listen.js";
 
 /** A loopback address the balancer forwards to. */
 export interface Backend {
@@ -115,16 +117,12 @@ export async function startLoadBalancer(options: LoadBalancerOptions): Promise<L
     client.destroy();
   };
 
-  await listen(server);
-  const address = server.address();
-  if (address === null || typeof address === "string") {
-    throw new Error("load balancer listener has no TCP address after listen()");
-  }
+  const port = await listenOnLoopback(server, "load balancer");
 
   return {
     host: "127.0.0.1",
-    port: address.port,
-    url: `http://127.0.0.1:${address.port}`,
+    port,
+    url: `http://127.0.0.1:${port}`,
     stats: () => ({ ...stats, backends: stats.backends.map((backend) => ({ ...backend })) }),
     async close() {
       closing = true;
@@ -192,14 +190,4 @@ function pipePair(client: Socket, upstream: Socket, onClosed: () => void): void 
   }
   client.pipe(upstream);
   upstream.pipe(client);
-}
-
-function listen(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }
