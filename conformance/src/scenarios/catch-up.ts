@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 
 import type { RuntimeClient } from "../runtimes/types.js";
-import { pause } from "./checks.js";
+import { assertMatchesServer, pause } from "./checks.js";
 import type { ScenarioContext } from "./types.js";
 
 /** How many conversations to fill and who writes. */
@@ -14,6 +14,21 @@ export interface FillPlan {
   conversations: number;
   messagesPerConversation: number;
 }
+
+/**
+ * The backlog that the interrupted catch-up scenarios fill for bob: four
+ * groups of 150 messages from carol and dmitri, 600 in all, so bob's
+ * catch-up spans many pages.
+ */
+export const BOB_BACKLOG: FillPlan = {
+  member: "bob",
+  senders: ["carol", "dmitri"],
+  conversations: 4,
+  messagesPerConversation: 150,
+};
+
+/** Proxy delay per chunk that stretches bob's catch-up of BOB_BACKLOG over several seconds. */
+export const SLOW_CHUNK_DELAY_MS = 150;
 
 /**
  * Creates the groups and commits the messages through the protocol, one
@@ -85,4 +100,28 @@ export async function waitForFirstPage(
     if (stored === 0) await pause(20);
   }
   return stored;
+}
+
+/**
+ * Waits until `client` stores `messagesPerConversation` messages in each
+ * conversation, then asserts that it stores exactly the server's history of
+ * each and that its cursor reaches the end of `userId`'s log.
+ */
+export async function assertCaughtUp(
+  context: ScenarioContext,
+  client: RuntimeClient,
+  userId: string,
+  conversationIds: readonly string[],
+  messagesPerConversation: number,
+  timeoutMs: number,
+): Promise<void> {
+  for (const conversationId of conversationIds) {
+    await client.waitFor({ kind: "stored", conversationId, count: messagesPerConversation }, timeoutMs);
+  }
+  const snapshot = await client.snapshot();
+  const checker = context.user(userId);
+  for (const conversationId of conversationIds) {
+    assertMatchesServer(snapshot.stored[conversationId] ?? [], await checker.history(conversationId), conversationId);
+  }
+  await assertCursorAtEnd(context, client, userId);
 }

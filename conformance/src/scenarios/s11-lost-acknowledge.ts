@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 
 import { assertCursorAtEnd } from "./catch-up.js";
 import { pollUntil, withTimeout } from "./checks.js";
+import { requireRpcProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 15_000;
@@ -23,8 +24,7 @@ export const lostAcknowledge: Scenario = {
   timeoutMs: 45_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
+    const proxy = requireRpcProxy(context);
     const tuning = { receiptDebounceMs: 50, backoffBaseMs: 100, backoffCapMs: 500 };
     const phone = await context.runtime.createClient(context.clientOptions("alice", "phone", { baseUrl: proxy.url, tuning }));
     const laptop = await context.runtime.createClient(context.clientOptions("alice", "laptop", { tuning }));

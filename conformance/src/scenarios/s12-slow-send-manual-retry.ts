@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 
 import { assertNoRepeats, pollUntil } from "./checks.js";
+import { requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 15_000;
@@ -26,16 +27,14 @@ export const slowSendManualRetry: Scenario = {
   timeoutMs: 45_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
+    const proxy = requireRpcProxy(context);
     const bob = context.user("bob");
     // A long backoff keeps the SDK's own resend out of the way of the manual retry.
-    const alice = await context.runtime.createClient(
-      context.clientOptions("alice", "main", {
-        baseUrl: proxy.url,
-        tuning: { sendTimeoutMs: SEND_TIMEOUT_MS, backoffBaseMs: 8_000, backoffCapMs: 8_000 },
-      }),
-    );
+    const alice = await startAliceBehindProxy(context, proxy.url, {
+      sendTimeoutMs: SEND_TIMEOUT_MS,
+      backoffBaseMs: 8_000,
+      backoffCapMs: 8_000,
+    });
     try {
       const conversationId = await alice.createDirect("bob");
       await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);

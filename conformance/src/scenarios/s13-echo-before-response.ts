@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 
 import { assertNoRepeats, messageEventCounts, pollUntil } from "./checks.js";
+import { requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 15_000;
@@ -22,9 +23,8 @@ export const echoBeforeResponse: Scenario = {
   timeoutMs: 45_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
-    const alice = await context.runtime.createClient(context.clientOptions("alice", "main", { baseUrl: proxy.url }));
+    const proxy = requireRpcProxy(context);
+    const alice = await startAliceBehindProxy(context, proxy.url);
     const bob = await context.runtime.createClient(context.clientOptions("bob"));
     try {
       const conversationId = await alice.createDirect("bob");

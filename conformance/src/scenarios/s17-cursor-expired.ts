@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import type { ClientSnapshot } from "../runtimes/types.js";
 import { assertNoRepeats, pause, pollUntil, waitForEvent } from "./checks.js";
 import { expectRejected } from "./protocol.js";
+import { requireServerControl } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const RETENTION_SECONDS = 1;
@@ -31,8 +32,7 @@ export const cursorExpired: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const server = context.server;
-    assert.ok(server, "this scenario restarts the server");
+    const server = requireServerControl(context);
     const alice = context.user("alice");
     const carol = context.user("carol");
     const bob = await context.runtime.createClient(

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 
 import { assertExactlyOnceInOrder, pause, waitForEvent } from "./checks.js";
+import { QUICK_RECONNECT, openDirectWithMessage, requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const HEARTBEAT_MS = 300;
@@ -29,17 +30,11 @@ export const silentStreamLiveConnection: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
+    const proxy = requireRpcProxy(context);
     const bob = context.user("bob");
-    const alice = await context.runtime.createClient(
-      context.clientOptions("alice", "main", { baseUrl: proxy.url, tuning: { backoffBaseMs: 100, backoffCapMs: 1_000 } }),
-    );
+    const alice = await startAliceBehindProxy(context, proxy.url, QUICK_RECONNECT);
     try {
-      const conversationId = await bob.createDirect("alice");
-      await bob.send(conversationId, "before the silence");
-      await alice.waitFor({ kind: "stored", conversationId, count: 1 }, WAIT_MS);
-      await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+      const conversationId = await openDirectWithMessage(bob, alice, "before the silence", WAIT_MS);
       await pause(HEARTBEAT_MS * 3);
 
       context.step("the proxy stops relaying alice's open stream");

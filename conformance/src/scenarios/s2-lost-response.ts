@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 
 import { pause, withTimeout } from "./checks.js";
 import { expectRejected } from "./protocol.js";
+import { requireFaultProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 20_000;
@@ -30,15 +31,13 @@ export const lostResponse: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const proxy = context.proxy;
-    assert.ok(proxy, "this scenario needs the fault proxy");
+    const proxy = requireFaultProxy(context);
     const bob = await context.runtime.createClient(context.clientOptions("bob"));
-    const alice = await context.runtime.createClient(
-      context.clientOptions("alice", "main", {
-        baseUrl: proxy.url,
-        tuning: { receiptDebounceMs: 50, backoffBaseMs: 100, backoffCapMs: 500 },
-      }),
-    );
+    const alice = await startAliceBehindProxy(context, proxy.url, {
+      receiptDebounceMs: 50,
+      backoffBaseMs: 100,
+      backoffCapMs: 500,
+    });
     try {
       context.step("alice and bob share a direct conversation");
       const conversationId = await alice.createDirect("bob");

@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 
 import { assertMatchesServer, assertNoRepeats, pause } from "./checks.js";
+import { QUICK_RECONNECT, openDirectUntilConnected, requireFaultProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 30_000;
@@ -36,16 +37,11 @@ export function connectionAgeScenario(id: string, ageMs: number, cuts: number): 
     timeoutMs: ageMs * (cuts + 0.5) + 60_000,
 
     async run(context) {
-      const proxy = context.proxy;
-      assert.ok(proxy, "this scenario needs the fault proxy");
+      const proxy = requireFaultProxy(context);
       const bob = context.user("bob");
-      const alice = await context.runtime.createClient(
-        context.clientOptions("alice", "main", { baseUrl: proxy.url, tuning: { backoffBaseMs: 100, backoffCapMs: 1_000 } }),
-      );
+      const alice = await startAliceBehindProxy(context, proxy.url, QUICK_RECONNECT);
       try {
-        const conversationId = await bob.createDirect("alice");
-        await alice.waitFor({ kind: "conversation", conversationId }, WAIT_MS);
-        await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+        const conversationId = await openDirectUntilConnected(bob, alice, WAIT_MS);
 
         context.step(`the proxy cuts every connection at ${ageMs} ms of age; both write for ${rounds} rounds`);
         proxy.cutAtAge(ageMs);

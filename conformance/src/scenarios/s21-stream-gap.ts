@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 
 import { assertExactlyOnceInOrder, waitForEvent, withTimeout } from "./checks.js";
 import { batchWithText } from "./frames.js";
+import { QUICK_RECONNECT, openDirectWithMessage, requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 15_000;
@@ -22,17 +23,11 @@ export const streamGap: Scenario = {
   timeoutMs: 45_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
+    const proxy = requireRpcProxy(context);
     const bob = context.user("bob");
-    const alice = await context.runtime.createClient(
-      context.clientOptions("alice", "main", { baseUrl: proxy.url, tuning: { backoffBaseMs: 100, backoffCapMs: 1_000 } }),
-    );
+    const alice = await startAliceBehindProxy(context, proxy.url, QUICK_RECONNECT);
     try {
-      const conversationId = await bob.createDirect("alice");
-      await bob.send(conversationId, "first");
-      await alice.waitFor({ kind: "stored", conversationId, count: 1 }, WAIT_MS);
-      await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+      const conversationId = await openDirectWithMessage(bob, alice, "first", WAIT_MS);
 
       context.step("the proxy drops the stream frame that carries the second message");
       const armedAt = Date.now();

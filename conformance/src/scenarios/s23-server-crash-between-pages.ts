@@ -9,13 +9,11 @@
  */
 import assert from "node:assert/strict";
 
-import { assertCursorAtEnd, fillConversations, waitForFirstPage } from "./catch-up.js";
-import { assertMatchesServer, pause } from "./checks.js";
+import { assertCaughtUp, BOB_BACKLOG, fillConversations, SLOW_CHUNK_DELAY_MS, waitForFirstPage } from "./catch-up.js";
+import { pause } from "./checks.js";
+import { QUICK_RECONNECT, requireFaultProxy, requireServerControl } from "./setup.js";
 import type { Scenario } from "./types.js";
 
-const CONVERSATIONS = 4;
-const MESSAGES_PER_CONVERSATION = 150;
-const CHUNK_DELAY_MS = 150;
 const DOWNTIME_MS = 500;
 const WAIT_MS = 60_000;
 
@@ -30,24 +28,18 @@ export const serverCrashBetweenPages: Scenario = {
   timeoutMs: 120_000,
 
   async run(context) {
-    const proxy = context.proxy;
-    const server = context.server;
-    assert.ok(proxy, "this scenario needs the fault proxy");
-    assert.ok(server, "this scenario restarts the server");
-    const total = CONVERSATIONS * MESSAGES_PER_CONVERSATION;
-    const conversationIds = await fillConversations(context, {
-      member: "bob",
-      senders: ["carol", "dmitri"],
-      conversations: CONVERSATIONS,
-      messagesPerConversation: MESSAGES_PER_CONVERSATION,
-    });
+    const proxy = requireFaultProxy(context);
+    const server = requireServerControl(context);
+    const { conversations, messagesPerConversation } = BOB_BACKLOG;
+    const total = conversations * messagesPerConversation;
+    const conversationIds = await fillConversations(context, BOB_BACKLOG);
 
     context.step(`bob catches up on ${total} messages through a slow network`);
-    proxy.delay(CHUNK_DELAY_MS);
+    proxy.delay(SLOW_CHUNK_DELAY_MS);
     const bob = await context.runtime.createClient(
       context.clientOptions("bob", "main", {
         baseUrl: proxy.url,
-        tuning: { catchUpPageSize: 50, backoffBaseMs: 100, backoffCapMs: 1_000 },
+        tuning: { catchUpPageSize: 50, ...QUICK_RECONNECT },
       }),
     );
     try {
@@ -62,15 +54,7 @@ export const serverCrashBetweenPages: Scenario = {
       await pause(DOWNTIME_MS);
       await server.restart();
       proxy.reset();
-      for (const conversationId of conversationIds) {
-        await bob.waitFor({ kind: "stored", conversationId, count: MESSAGES_PER_CONVERSATION }, WAIT_MS);
-      }
-      const snapshot = await bob.snapshot();
-      const checker = context.user("bob");
-      for (const conversationId of conversationIds) {
-        assertMatchesServer(snapshot.stored[conversationId] ?? [], await checker.history(conversationId), conversationId);
-      }
-      await assertCursorAtEnd(context, bob, "bob");
+      await assertCaughtUp(context, bob, "bob", conversationIds, messagesPerConversation, WAIT_MS);
       await bob.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
     } finally {
       proxy.reset();

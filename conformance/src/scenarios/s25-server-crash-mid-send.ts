@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 
 import { assertExactlyOnceInOrder, assertMatchesServer, assertNoRepeats, pause, pollUntil } from "./checks.js";
+import { QUICK_RECONNECT, requireServerControl, startAliceAndBob } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const MESSAGES = 80;
@@ -28,11 +29,8 @@ export const serverCrashMidSend: Scenario = {
   timeoutMs: 90_000,
 
   async run(context) {
-    const server = context.server;
-    assert.ok(server, "this scenario restarts the server");
-    const tuning = { backoffBaseMs: 100, backoffCapMs: 1_000 };
-    const alice = await context.runtime.createClient(context.clientOptions("alice", "main", { tuning }));
-    const bob = await context.runtime.createClient(context.clientOptions("bob", "main", { tuning }));
+    const server = requireServerControl(context);
+    const { alice, bob } = await startAliceAndBob(context, QUICK_RECONNECT);
     try {
       const conversationId = await alice.createDirect("bob");
       await bob.waitFor({ kind: "conversation", conversationId }, WAIT_MS);

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 
 import { assertExactlyOnceInOrder, waitForEvent } from "./checks.js";
+import { requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const FIRST_FRAME_TIMEOUT_MS = 600;
@@ -23,19 +24,17 @@ export const longPollFallback: Scenario = {
   timeoutMs: 45_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
+    const proxy = requireRpcProxy(context);
     const bob = context.user("bob");
     const conversationId = await bob.createDirect("alice");
 
     context.step("the proxy blocks every stream response; alice starts");
     proxy.blockResponses("Subscribe");
-    const alice = await context.runtime.createClient(
-      context.clientOptions("alice", "main", {
-        baseUrl: proxy.url,
-        tuning: { firstFrameTimeoutMs: FIRST_FRAME_TIMEOUT_MS, backoffBaseMs: 100, backoffCapMs: 500 },
-      }),
-    );
+    const alice = await startAliceBehindProxy(context, proxy.url, {
+      firstFrameTimeoutMs: FIRST_FRAME_TIMEOUT_MS,
+      backoffBaseMs: 100,
+      backoffCapMs: 500,
+    });
     try {
       const polling = await waitForEvent(
         alice,

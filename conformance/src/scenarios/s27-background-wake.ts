@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 
 import type { RpcProxy } from "../net/rpc-proxy.js";
 import { pause, pollUntil } from "./checks.js";
+import { QUICK_RECONNECT, openDirectUntilConnected, requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 15_000;
@@ -31,16 +32,11 @@ export const backgroundWake: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
+    const proxy = requireRpcProxy(context);
     const bob = context.user("bob");
-    const alice = await context.runtime.createClient(
-      context.clientOptions("alice", "main", { baseUrl: proxy.url, tuning: { backoffBaseMs: 100, backoffCapMs: 1_000 } }),
-    );
+    const alice = await startAliceBehindProxy(context, proxy.url, QUICK_RECONNECT);
     try {
-      const conversationId = await bob.createDirect("alice");
-      await alice.waitFor({ kind: "conversation", conversationId }, WAIT_MS);
-      await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+      const conversationId = await openDirectUntilConnected(bob, alice, WAIT_MS);
 
       context.step("alice's app goes to the background");
       await alice.background();

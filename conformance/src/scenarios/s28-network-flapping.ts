@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 
 import { assertMatchesServer, assertNoRepeats, pause } from "./checks.js";
+import { requireFaultProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const ROUNDS = 16;
@@ -23,8 +24,7 @@ export const networkFlapping: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const proxy = context.proxy;
-    assert.ok(proxy, "this scenario needs the fault proxy");
+    const proxy = requireFaultProxy(context);
     const tuning = { backoffBaseMs: 100, backoffCapMs: 1_000 };
     const alice = await context.runtime.createClient(context.clientOptions("alice", "main", { baseUrl: proxy.url, tuning }));
     const bob = await context.runtime.createClient(context.clientOptions("bob", "main", { tuning }));

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 
 import { assertExactlyOnceInOrder, assertNoRepeats, messageEventCounts, pause } from "./checks.js";
+import { openDirectUntilConnected, requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const STREAM_DELAY_MS = 2_000;
@@ -21,14 +22,11 @@ export const duplicateDelivery: Scenario = {
   timeoutMs: 45_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
+    const proxy = requireRpcProxy(context);
     const bob = context.user("bob");
-    const alice = await context.runtime.createClient(context.clientOptions("alice", "main", { baseUrl: proxy.url }));
+    const alice = await startAliceBehindProxy(context, proxy.url);
     try {
-      const conversationId = await bob.createDirect("alice");
-      await alice.waitFor({ kind: "conversation", conversationId }, WAIT_MS);
-      await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+      const conversationId = await openDirectUntilConnected(bob, alice, WAIT_MS);
 
       context.step(`the stream lags ${STREAM_DELAY_MS} ms; syncNow() fetches bob's messages first`);
       proxy.delayStreamMessages("Subscribe", STREAM_DELAY_MS);

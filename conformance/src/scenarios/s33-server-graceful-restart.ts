@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 
 import { assertMatchesServer, assertNoRepeats, waitForEvent } from "./checks.js";
+import { QUICK_RECONNECT, requireServerControl, startAliceAndBob } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 20_000;
@@ -21,11 +22,8 @@ export const serverGracefulRestart: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const server = context.server;
-    assert.ok(server, "this scenario restarts the server");
-    const tuning = { backoffBaseMs: 100, backoffCapMs: 1_000 };
-    const alice = await context.runtime.createClient(context.clientOptions("alice", "main", { tuning }));
-    const bob = await context.runtime.createClient(context.clientOptions("bob", "main", { tuning }));
+    const server = requireServerControl(context);
+    const { alice, bob } = await startAliceAndBob(context, QUICK_RECONNECT);
     try {
       const conversationId = await alice.createDirect("bob");
       await alice.send(conversationId, "before the deploy");

@@ -18,6 +18,7 @@
 import assert from "node:assert/strict";
 
 import { assertNoRepeats, messageEventCounts, waitForEvent, withTimeout } from "./checks.js";
+import { requireRpcProxy, startAliceBehindProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 20_000;
@@ -33,11 +34,8 @@ export const retryWithoutEcho: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const proxy = context.rpcProxy;
-    assert.ok(proxy, "this scenario needs the RPC proxy");
-    const alice = await context.runtime.createClient(
-      context.clientOptions("alice", "main", { baseUrl: proxy.url, tuning: { backoffBaseMs: 100, backoffCapMs: 500 } }),
-    );
+    const proxy = requireRpcProxy(context);
+    const alice = await startAliceBehindProxy(context, proxy.url, { backoffBaseMs: 100, backoffCapMs: 500 });
     const bob = await context.runtime.createClient(context.clientOptions("bob"));
     try {
       context.step("alice and bob share a direct conversation");

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 
 import { assertExactlyOnceInOrder, pause, waitForEvent } from "./checks.js";
+import { openDirectWithMessage, requireFaultProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const HEARTBEAT_MS = 300;
@@ -33,8 +34,7 @@ export const silentStream: Scenario = {
   timeoutMs: 60_000,
 
   async run(context) {
-    const proxy = context.proxy;
-    assert.ok(proxy, "this scenario needs the fault proxy");
+    const proxy = requireFaultProxy(context);
     assert.equal(context.limits.heartbeatIntervalMs, HEARTBEAT_MS, "the server must use the heartbeat flag");
 
     const bob = context.user("bob");
@@ -45,10 +45,7 @@ export const silentStream: Scenario = {
       }),
     );
     try {
-      const conversationId = await bob.createDirect("alice");
-      await bob.send(conversationId, "before the stall");
-      await alice.waitFor({ kind: "stored", conversationId, count: 1 }, WAIT_MS);
-      await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+      const conversationId = await openDirectWithMessage(bob, alice, "before the stall", WAIT_MS);
       // A few heartbeats pass, so the stream is known to be alive and idle.
       await pause(HEARTBEAT_MS * 3);
 

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 
+import { QUICK_RECEIPTS, startAliceDevicesAndBob } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const WAIT_MS = 15_000;
@@ -17,10 +18,7 @@ export const readReceipts: Scenario = {
   timeoutMs: 45_000,
 
   async run(context) {
-    const fast = { tuning: { receiptDebounceMs: 50 } };
-    const phone = await context.runtime.createClient(context.clientOptions("alice", "phone", fast));
-    const laptop = await context.runtime.createClient(context.clientOptions("alice", "laptop", fast));
-    const bob = await context.runtime.createClient(context.clientOptions("bob", "main", fast));
+    const { phone, laptop, bob } = await startAliceDevicesAndBob(context, QUICK_RECEIPTS);
     try {
       const conversationId = await bob.createDirect("alice");
       const sent: string[] = [];

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 
 import { assertMatchesServer, assertNoRepeats, pause } from "./checks.js";
+import { openDirectUntilConnected } from "./setup.js";
 import type { Scenario } from "./types.js";
 
 const TOKEN_TTL_SECONDS = 2;
@@ -30,9 +31,7 @@ export const tokenExpiry: Scenario = {
       }),
     );
     try {
-      const conversationId = await bob.createDirect("alice");
-      await alice.waitFor({ kind: "conversation", conversationId }, WAIT_MS);
-      await alice.waitFor({ kind: "connection", state: "connected" }, WAIT_MS);
+      const conversationId = await openDirectUntilConnected(bob, alice, WAIT_MS);
 
       context.step(`bob and alice write for ${(ROUNDS * ROUND_MS) / 1000} s while alice's tokens expire`);
       for (let round = 1; round <= ROUNDS; round++) {

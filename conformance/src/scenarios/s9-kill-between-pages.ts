@@ -9,13 +9,10 @@
  */
 import assert from "node:assert/strict";
 
-import { assertCursorAtEnd, fillConversations, waitForFirstPage } from "./catch-up.js";
-import { assertMatchesServer } from "./checks.js";
+import { assertCaughtUp, BOB_BACKLOG, fillConversations, SLOW_CHUNK_DELAY_MS, waitForFirstPage } from "./catch-up.js";
+import { requireFaultProxy } from "./setup.js";
 import type { Scenario } from "./types.js";
 
-const CONVERSATIONS = 4;
-const MESSAGES_PER_CONVERSATION = 150;
-const CHUNK_DELAY_MS = 150;
 const WAIT_MS = 60_000;
 
 export const killBetweenPages: Scenario = {
@@ -28,18 +25,13 @@ export const killBetweenPages: Scenario = {
   timeoutMs: 120_000,
 
   async run(context) {
-    const proxy = context.proxy;
-    assert.ok(proxy, "this scenario needs the fault proxy");
-    const total = CONVERSATIONS * MESSAGES_PER_CONVERSATION;
-    const conversationIds = await fillConversations(context, {
-      member: "bob",
-      senders: ["carol", "dmitri"],
-      conversations: CONVERSATIONS,
-      messagesPerConversation: MESSAGES_PER_CONVERSATION,
-    });
+    const proxy = requireFaultProxy(context);
+    const { conversations, messagesPerConversation } = BOB_BACKLOG;
+    const total = conversations * messagesPerConversation;
+    const conversationIds = await fillConversations(context, BOB_BACKLOG);
 
     context.step(`bob catches up on ${total} messages through a slow network`);
-    proxy.delay(CHUNK_DELAY_MS);
+    proxy.delay(SLOW_CHUNK_DELAY_MS);
     const options = context.clientOptions("bob", "main", { baseUrl: proxy.url, tuning: { catchUpPageSize: 50 } });
     let bob = await context.runtime.startHost(options);
     try {
@@ -53,15 +45,7 @@ export const killBetweenPages: Scenario = {
       context.step(`bob was killed with ${storedAtKill} of ${total} stored and restarts`);
       proxy.reset();
       bob = await context.runtime.startHost(options);
-      for (const conversationId of conversationIds) {
-        await bob.waitFor({ kind: "stored", conversationId, count: MESSAGES_PER_CONVERSATION }, WAIT_MS);
-      }
-      const snapshot = await bob.snapshot();
-      const checker = context.user("bob");
-      for (const conversationId of conversationIds) {
-        assertMatchesServer(snapshot.stored[conversationId] ?? [], await checker.history(conversationId), conversationId);
-      }
-      await assertCursorAtEnd(context, bob, "bob");
+      await assertCaughtUp(context, bob, "bob", conversationIds, messagesPerConversation, WAIT_MS);
     } finally {
       await bob.close().catch(() => bob.kill());
     }
