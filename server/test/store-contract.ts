@@ -318,6 +318,27 @@ export function describeStoreContract(name: string, createStore: StoreFactory): 
         expect((await store.getConversation("carol", id)).unreadCount).toBe(1n);
       });
 
+      it("rejects two marks for one conversation and applies nothing", async () => {
+        const store = await fresh();
+        const id = await direct(store, "alice", "bob");
+        await send(store, "alice", id, "m");
+        const { detail } = await expectConnectError(
+          store.acknowledge({
+            userId: "bob",
+            deviceId: "phone",
+            cursorPosition: undefined,
+            marks: [
+              { conversationId: id, deliveredSeq: 1, readSeq: 1 },
+              { conversationId: id, deliveredSeq: 0, readSeq: 1 },
+            ],
+          }),
+          Code.InvalidArgument,
+          ErrorReason.FIELD_INVALID,
+        );
+        expect(detail?.field).toBe("marks[1].conversation_id");
+        expect((await store.getConversation("bob", id)).members.find((member) => member.userId === "bob")?.readSeq).toBe(0n);
+      });
+
       it("rejects marks on a conversation the user is not in", async () => {
         const store = await fresh();
         const id = await direct(store, "alice", "bob");
