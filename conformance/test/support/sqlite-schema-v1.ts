@@ -2,66 +2,8 @@ import Database from "better-sqlite3";
 import { openSqliteStorage } from "@chatwire/node";
 import type { ConversationRecord, MessageRecord, OutboxEntry } from "@chatwire/sdk-core";
 import type { PreviousVersionData, PreviousVersionDatabase } from "../../src/storage/contract.js";
-
-/**
- * The tables of schema version 1 of the @chatwire/node storage file, as
- * that version created them, frozen. Never edit this to match a newer
- * schema: it stands for files already on devices, which every later version
- * must open without losing a row.
- */
-const schemaV1Sql = `
-  CREATE TABLE IF NOT EXISTS schema_version (
-    version INTEGER PRIMARY KEY NOT NULL,
-    description TEXT NOT NULL,
-    applied_at INTEGER NOT NULL
-  ) STRICT;
-
-  CREATE TABLE meta (
-    key TEXT PRIMARY KEY NOT NULL,
-    value TEXT NOT NULL
-  ) STRICT;
-
-  CREATE TABLE conversations (
-    conversation_id TEXT PRIMARY KEY NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
-    title TEXT NOT NULL,
-    members_json TEXT NOT NULL,
-    last_seq INTEGER NOT NULL,
-    unread_count INTEGER NOT NULL,
-    removed INTEGER NOT NULL CHECK (removed IN (0, 1)),
-    updated_at INTEGER NOT NULL
-  ) STRICT;
-  CREATE INDEX conversations_by_update ON conversations (updated_at DESC, conversation_id);
-
-  CREATE TABLE messages (
-    conversation_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    message_id TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    sender_device_id TEXT NOT NULL,
-    client_message_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-  ) STRICT;
-
-  CREATE TABLE outbox (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
-    client_message_id TEXT NOT NULL UNIQUE,
-    conversation_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('queued', 'failed')),
-    attempts INTEGER NOT NULL,
-    failure_code TEXT,
-    failure_message TEXT,
-    failure_reason TEXT
-  ) STRICT;
-  CREATE INDEX outbox_by_conversation ON outbox (conversation_id, position);
-
-  INSERT INTO schema_version (version, description, applied_at)
-  VALUES (1, 'meta, conversations, messages and the outbox', 1750000000000);
-`;
+// The frozen version 1 tables of the Node adapter's file, shared with its own migration test.
+import { schemaV1Tables } from "../../../runtimes/node/test/fixtures/schema-v1.js";
 
 /** A fault for the failing-migration test: any new schema version fails as it is recorded, after its SQL ran. */
 const injectFaultSql = `
@@ -163,7 +105,7 @@ export function sqliteSchemaV1(path: string): PreviousVersionDatabase {
         // Version 1 opened every file in WAL mode too.
         db.pragma("journal_mode = WAL");
         db.transaction(() => {
-          db.exec(schemaV1Sql);
+          db.exec(schemaV1Tables);
           writeV1Rows(db, data);
         })();
       });
