@@ -15,13 +15,6 @@ const available = await requireService("PostgreSQL");
 const schemas = testSchemas();
 afterAll(() => schemas.dropAll());
 
-/** Opens a connection of the test's own, for holding locks in a transaction. */
-async function lockingClient(): Promise<Client> {
-  const client = new Client({ connectionString: TEST_DATABASE_URL, application_name: testName() });
-  await client.connect();
-  return client;
-}
-
 describe.skipIf(!available)("PostgreSQL store failures", () => {
   const open: Store[] = [];
   const clients: Client[] = [];
@@ -31,6 +24,15 @@ describe.skipIf(!available)("PostgreSQL store failures", () => {
     await Promise.all(open.splice(0).map((store) => store.close()));
     for (const proxy of proxies.splice(0)) await proxy.stop();
   });
+
+  /** Connects as the test's application_name and begins a transaction that holds the test's locks. */
+  async function beginLocker(): Promise<Client> {
+    const client = new Client({ connectionString: TEST_DATABASE_URL, application_name: testName() });
+    await client.connect();
+    clients.push(client);
+    await client.query("BEGIN");
+    return client;
+  }
 
   async function openStore(options: Partial<PostgresStoreOptions> = {}): Promise<{ store: PostgresStore; schema: string }> {
     const schema = schemas.next();
@@ -49,9 +51,7 @@ describe.skipIf(!available)("PostgreSQL store failures", () => {
     const { logger, lines } = captureLogs();
     const { store, schema } = await openStore({ logger });
     const id = await createGroup(store, "alice", ["bob"]);
-    const locker = await lockingClient();
-    clients.push(locker);
-    await locker.query("BEGIN");
+    const locker = await beginLocker();
     await locker.query(`SELECT 1 FROM ${schema}.conversations WHERE conversation_id = $1 FOR UPDATE`, [id]);
 
     // The send waits for the row lock inside its transaction until its backend is gone.
@@ -129,9 +129,7 @@ describe.skipIf(!available)("PostgreSQL store failures", () => {
   it("rejects with unavailable when the pool stays busy", async () => {
     const { logger, lines } = captureLogs();
     const { store, schema } = await openStore({ pool: { max: 1, connectionTimeoutMs: 300 }, logger });
-    const locker = await lockingClient();
-    clients.push(locker);
-    await locker.query("BEGIN");
+    const locker = await beginLocker();
     await locker.query(`LOCK TABLE ${schema}.user_logs IN ACCESS EXCLUSIVE MODE`);
 
     // The first call takes the pool's only connection and waits for the table lock.
@@ -150,9 +148,7 @@ describe.skipIf(!available)("PostgreSQL store failures", () => {
 
   it("rejects with unavailable after the statement timeout", async () => {
     const { store, schema } = await openStore({ statementTimeoutMs: 200 });
-    const locker = await lockingClient();
-    clients.push(locker);
-    await locker.query("BEGIN");
+    const locker = await beginLocker();
     await locker.query(`LOCK TABLE ${schema}.user_logs IN ACCESS EXCLUSIVE MODE`);
 
     const { error } = await expectConnectError(store.logBounds("alice"), Code.Unavailable);
@@ -165,9 +161,7 @@ describe.skipIf(!available)("PostgreSQL store failures", () => {
     const { logger, lines } = captureLogs();
     const { store, schema } = await openStore({ logger });
     const id = await createGroup(store, "alice", ["bob"]);
-    const locker = await lockingClient();
-    clients.push(locker);
-    await locker.query("BEGIN");
+    const locker = await beginLocker();
     await locker.query(`SELECT 1 FROM ${schema}.user_logs WHERE user_id = 'bob' FOR UPDATE`);
 
     // The send locks the conversation row, then waits for bob's log head.

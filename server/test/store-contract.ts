@@ -7,7 +7,7 @@ import { ConversationKind, ErrorReason, type Event } from "@chatwire/gen";
 import { afterEach, describe, expect, it } from "vitest";
 import { uuidV7 } from "../src/ids.js";
 import { encodeCursor, resolveCursor } from "../src/rpc/cursor.js";
-import type { CommittedHeads, Store, StoreObserver } from "../src/store/types.js";
+import type { AcknowledgeInput, CommittedHeads, Store, StoreObserver } from "../src/store/types.js";
 import { expectConnectError } from "./support/errors.js";
 
 export type StoreFactory = (observer: StoreObserver) => Promise<Store> | Store;
@@ -60,6 +60,15 @@ export function describeStoreContract(name: string, createStore: StoreFactory): 
 
     async function allEvents(store: Store, userId: string): Promise<Event[]> {
       return store.readEvents(userId, 0, 100_000);
+    }
+
+    function acknowledgeMarks(store: Store, userId: string, marks: AcknowledgeInput["marks"]) {
+      return store.acknowledge({ userId, deviceId: "phone", cursorPosition: undefined, marks });
+    }
+
+    async function readSeqOf(store: Store, userId: string, conversationId: string): Promise<bigint | undefined> {
+      const conversation = await store.getConversation(userId, conversationId);
+      return conversation.members.find((member) => member.userId === userId)?.readSeq;
     }
 
     describe("messages", () => {
@@ -286,21 +295,16 @@ export function describeStoreContract(name: string, createStore: StoreFactory): 
         await send(store, "alice", first, "m");
         await send(store, "carol", second, "m");
         const { detail } = await expectConnectError(
-          store.acknowledge({
-            userId: "bob",
-            deviceId: "phone",
-            cursorPosition: undefined,
-            marks: [
-              { conversationId: first, deliveredSeq: 1, readSeq: 1 },
-              { conversationId: second, deliveredSeq: 0, readSeq: 2 },
-            ],
-          }),
+          acknowledgeMarks(store, "bob", [
+            { conversationId: first, deliveredSeq: 1, readSeq: 1 },
+            { conversationId: second, deliveredSeq: 0, readSeq: 2 },
+          ]),
           Code.InvalidArgument,
           ErrorReason.FIELD_TOO_LARGE,
         );
         expect(detail?.field).toBe("marks[1].read_seq");
         expect(detail?.limit).toBe(1n);
-        expect((await store.getConversation("bob", first)).members.find((member) => member.userId === "bob")?.readSeq).toBe(0n);
+        expect(await readSeqOf(store, "bob", first)).toBe(0n);
       });
 
       it("counts unread messages from others above the read mark", async () => {
@@ -323,20 +327,15 @@ export function describeStoreContract(name: string, createStore: StoreFactory): 
         const id = await direct(store, "alice", "bob");
         await send(store, "alice", id, "m");
         const { detail } = await expectConnectError(
-          store.acknowledge({
-            userId: "bob",
-            deviceId: "phone",
-            cursorPosition: undefined,
-            marks: [
-              { conversationId: id, deliveredSeq: 1, readSeq: 1 },
-              { conversationId: id, deliveredSeq: 0, readSeq: 1 },
-            ],
-          }),
+          acknowledgeMarks(store, "bob", [
+            { conversationId: id, deliveredSeq: 1, readSeq: 1 },
+            { conversationId: id, deliveredSeq: 0, readSeq: 1 },
+          ]),
           Code.InvalidArgument,
           ErrorReason.FIELD_INVALID,
         );
         expect(detail?.field).toBe("marks[1].conversation_id");
-        expect((await store.getConversation("bob", id)).members.find((member) => member.userId === "bob")?.readSeq).toBe(0n);
+        expect(await readSeqOf(store, "bob", id)).toBe(0n);
       });
 
       it("rejects marks on a conversation the user is not in", async () => {
