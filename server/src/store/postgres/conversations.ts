@@ -87,7 +87,7 @@ async function announce(transaction: Transaction, conversationId: string, remove
  * direct one, or the creator's request id of a group) for `conversationId`.
  * Returns the id of the conversation that has the key already, if any. A
  * concurrent claim of the same key waits for the other transaction and then
- * sees its conversation.
+ * returns its conversation.
  */
 async function claimKey(
   transaction: Transaction,

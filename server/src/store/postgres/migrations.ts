@@ -5,10 +5,10 @@
  * others wait and then find them applied. Each version is recorded in
  * schema_migrations. Never edit a released migration: add the next one.
  *
- * The tables are laid out for a sharding engine such as Citus: every hot
- * table is keyed by the column it would be distributed by (named above each
- * table), and hot paths read and write by that column without joining
- * tables of different distribution columns.
+ * The tables are laid out for a sharding engine such as Citus. Every hot
+ * table is keyed by the column it would be distributed by, named above each
+ * table. Hot paths read and write by that column and join no tables of
+ * different distribution columns.
  */
 import { randomBytes } from "node:crypto";
 import { escapeIdentifier, type ClientBase } from "pg";
@@ -147,7 +147,7 @@ const MIGRATIONS: Migration[] = [
   },
 ];
 
-/** The newest schema version this code knows. */
+/** The newest schema version in MIGRATIONS. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
 /** First key of the advisory lock that guards migrations; the second is a hash of the schema name. */

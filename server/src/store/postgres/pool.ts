@@ -55,6 +55,7 @@ TYPES.setTypeParser(INT8_ARRAY_OID, (text: string) =>
   parseBigintArrayAsText(text).map((item) => (item === null ? null : parseBigint(item))),
 );
 
+/** Creates the store's connection pool and attaches the listeners that keep connection errors from crashing the process. */
 export function createPool(options: PoolOptions): Pool {
   const settings = { ...POOL_DEFAULTS, ...options.pool };
   const pool = new Pool({
@@ -69,6 +70,7 @@ export function createPool(options: PoolOptions): Pool {
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     types: TYPES,
   });
+
   // An idle connection that breaks (a terminated backend, a restarted
   // server) emits "error" on the pool, and the pool drops it. Without a
   // listener the event would crash the process.
@@ -82,6 +84,7 @@ export function createPool(options: PoolOptions): Pool {
       "an idle PostgreSQL connection failed; the pool closed it and opens a new one when needed",
     );
   });
+
   // pg-pool 3.14 hands a new connection to its caller from inside the
   // socket's data handler that read ReadyForQuery, after removing its own
   // "error" listener. When the same read also contains an error (a backend
@@ -93,6 +96,7 @@ export function createPool(options: PoolOptions): Pool {
   pool.on("connect", (client) => {
     client.on("error", () => {});
   });
+
   return pool;
 }
 

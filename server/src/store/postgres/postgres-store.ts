@@ -5,9 +5,9 @@
  * from row locks inside each transaction, not from node memory, so they stay
  * gapless however many nodes write at once.
  *
- * Unlike the SQLite store there is no in-memory tail of recent events,
- * because another node may have appended to a log since this one last wrote
- * to it; every read goes to the database.
+ * Unlike the SQLite store, this store keeps no in-memory tail of recent
+ * events, so every read goes to the database. Another node may have appended
+ * to a log since this one last wrote to it.
  */
 import { Client } from "pg";
 import { pino, type Logger } from "pino";
@@ -46,9 +46,10 @@ export interface PostgresStoreOptions {
   schema?: string;
   pool?: PoolSettings;
   /**
-   * Longest time one statement may run, in ms; a longer one is canceled and
-   * the call fails with unavailable. Default 10,000: every statement of the
-   * store touches a bounded number of rows and normally takes milliseconds.
+   * Maximum time one statement may run, in ms. A longer one is canceled and
+   * the call fails with unavailable. Default 10,000, because every statement
+   * of the store touches a bounded number of rows and normally takes
+   * milliseconds.
    */
   statementTimeoutMs?: number;
   /** application_name of the store's connections, shown in pg_stat_activity. Default "chatwire-server". */

@@ -6,11 +6,11 @@
  * it raises.
  *
  * It runs the same steps, locks and error cases as a send made of separate
- * statements, in the same order: claim the idempotency key, increment the
- * conversation's last_seq (the row lock that serializes sends to one
- * conversation), read the members after that lock, insert the message,
- * record the key's seq, count unread messages, touch the members'
- * conversation lists, and advance the members' log heads in user id order
+ * statements, in the same order. It claims the idempotency key, increments
+ * the conversation's last_seq (the row lock that serializes sends to one
+ * conversation), reads the members after that lock, inserts the message,
+ * records the key's seq, counts unread messages, touches the members'
+ * conversation lists, and advances the members' log heads in user id order
  * before inserting their events. The function is VOLATILE, so in READ
  * COMMITTED each statement in it sees what other transactions committed
  * before that statement started, as separate statements would.

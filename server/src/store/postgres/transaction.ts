@@ -75,7 +75,7 @@ export class TransactionRunner {
    * Runs `body`, which writes with one statement outside an explicit
    * transaction, so that the statement commits on its own. `body` returns
    * the log heads the statement advanced. A lost connection while it runs
-   * leaves the outcome unknown, and the caller's error says so.
+   * leaves the outcome unknown, and the caller's error states that.
    */
   writeOne<T>(label: CallLabel, body: (client: PoolClient) => Promise<{ result: T; heads: CommittedHeads }>): Promise<T> {
     return this.#run(label, false, (client, setCommitting) => {
@@ -87,8 +87,8 @@ export class TransactionRunner {
   /**
    * Takes a connection, runs `attempt` on it, and calls the observer after
    * it committed. Runs it again after a conflict. `attempt` calls
-   * `setCommitting` when what it sends next may commit. `explicit` says
-   * whether `attempt` opens a transaction that a failure must roll back.
+   * `setCommitting` when what it sends next may commit. `explicit` is true
+   * when `attempt` opens a transaction that a failure must roll back.
    */
   async #run<T>(
     label: CallLabel,
