@@ -146,10 +146,10 @@ async function migrate(values: FlagValues): Promise<number> {
 }
 
 /**
- * Reports whether the error, or an error in its cause chain, says that the
- * database could not be reached or refused the login: a socket error code
- * (ECONNREFUSED, ENOTFOUND, ...) or a PostgreSQL connection (08), login (28)
- * or unknown-database (3D000) SQLSTATE.
+ * Checks whether the error, or an error in its cause chain, shows that the
+ * database could not be reached or rejected the login. Such an error has a
+ * socket error code (ECONNREFUSED, ENOTFOUND, ...) or a PostgreSQL connection
+ * (08), login (28) or unknown-database (3D000) SQLSTATE.
  */
 function databaseUnreachable(error: unknown): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {

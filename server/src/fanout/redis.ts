@@ -21,9 +21,10 @@
  * position, and while a pipeline is in flight new ones wait for the next.
  * A node drops its own notifications when Redis delivers them back.
  *
- * Delivery is at most once: a publish while the publisher is disconnected,
- * or one that Redis does not deliver, is counted, logged and dropped, and
- * the receiving readers see the event at their next heartbeat instead. When
+ * Delivery is at most once. A publish while the publisher is disconnected
+ * is counted, logged and dropped, and Redis itself may drop a notification
+ * without the publisher noticing. In both cases the receiving readers read
+ * the event from the store at their next heartbeat instead. When
  * a lost subscriber connection comes back, the fan-out subscribes to every
  * channel again and then calls every local listener once with `undefined`,
  * so that readers re-read the store at once.

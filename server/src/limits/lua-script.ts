@@ -12,8 +12,8 @@ export class LuaScript {
   }
 
   /**
-   * Runs the script by its SHA1. Redis answers NOSCRIPT after a restart or
-   * SCRIPT FLUSH, and then the script goes out once more in full with EVAL,
+   * Runs the script by its SHA1. Redis replies NOSCRIPT after a restart or
+   * SCRIPT FLUSH, and then the full script is sent once more with EVAL,
    * which also caches it for the next EVALSHA.
    */
   async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {

@@ -1,15 +1,15 @@
 /**
  * The Redis connection behind the per-user limits shared by every node of a
  * deployment: the rate limit (shared-rate-limit.ts) and the reader leases
- * (reader-leases.ts). Keys are `<prefix>rate:<user id>` and
+ * (redis-reader-leases.ts). Keys are `<prefix>rate:<user id>` and
  * `<prefix>readers:<user id>`, with the fan-out's channel prefix.
  *
  * While Redis is unreachable, or a command fails or times out, each limit
- * falls back to this node's own count: every failure is counted in a
- * metric and logged at most once per 10 s per limit. After a failure the
- * node decides alone for one second before it asks Redis again, so that a
- * Redis that stopped answering does not add its command timeout to every
- * request.
+ * falls back to this node's own count. Each decision made locally is
+ * counted in a metric, and a warning is logged at most once per 10 s per
+ * limit. After a failure the node decides alone for one second before it
+ * sends Redis a command again, so that a Redis that stopped replying does
+ * not add its command timeout to every request.
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -27,9 +27,9 @@ export interface RedisLimitsOptions {
   logger: Logger;
   /** Called once for each decision this node made alone because Redis failed. */
   fellBack(limit: SharedLimit): void;
-  /** Limit of each connection attempt in ms. Default 10,000. */
+  /** Timeout of each connection attempt in ms. Default 10,000. */
   connectTimeoutMs?: number;
-  /** Limit of each command in ms; a slower answer counts as a failure. Default 500. */
+  /** Timeout of each command in ms. A slower reply counts as a failure. Default 500. */
   commandTimeoutMs?: number;
 }
 
@@ -88,7 +88,7 @@ export class RedisLimits {
     return !this.#closing && this.redis.status === "ready" && Date.now() >= this.#localUntil;
   }
 
-  /** Records one decision made locally: counts it and logs it, at most once per interval per limit. */
+  /** Counts one decision made locally and logs a warning, at most once per WARNING_INTERVAL_MS per limit. */
   fallBack(limit: SharedLimit, error: unknown): void {
     if (error !== undefined) this.#localUntil = Date.now() + LOCAL_AFTER_FAILURE_MS;
     this.#fellBack(limit);
