@@ -30,14 +30,14 @@ const redisAvailable = await requireService("Redis");
 const silent = pino({ level: "silent" });
 
 interface Recorder {
-  /** Positions the listener heard, `undefined` included. */
-  heard: Array<number | undefined>;
+  /** Positions passed to the listener, `undefined` included. */
+  delivered: Array<number | undefined>;
   listener: FanOutListener;
 }
 
 function recorder(): Recorder {
-  const heard: Array<number | undefined> = [];
-  return { heard, listener: (position) => heard.push(position) };
+  const delivered: Array<number | undefined> = [];
+  return { delivered, listener: (position) => delivered.push(position) };
 }
 
 function count<T>(values: T[], value: T): number {
@@ -48,11 +48,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Subscribes and resolves once the subscription is active at Redis (the listener heard `undefined`). */
+/** Subscribes and resolves once the subscription is active at Redis (the listener was called with `undefined`). */
 async function subscribeActive(fanOut: FanOut, userId: string, record: Recorder): Promise<() => void> {
-  const before = count(record.heard, undefined);
+  const before = count(record.delivered, undefined);
   const unsubscribe = fanOut.subscribe(userId, record.listener);
-  await eventually(() => count(record.heard, undefined) > before, 5000, `the subscription of ${userId}`);
+  await eventually(() => count(record.delivered, undefined) > before, 5000, `the subscription of ${userId}`);
   return unsubscribe;
 }
 
@@ -85,7 +85,7 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
     expect(logs.lines.filter((line) => line.mode === expected && line.nodeId === nodeA.nodeId)).toHaveLength(1);
 
     const record = recorder();
-    const { heard } = record;
+    const { delivered } = record;
     const unsubscribe = await subscribeActive(nodeB, "mode-user", record);
     const channel = channels.forUser("mode-user");
     const subscribers = async (command: "SHARDNUMSUB" | "NUMSUB") => ((await admin.call("PUBSUB", command, channel)) as [string, number])[1];
@@ -100,12 +100,12 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
 
   it("wakes a listener on the other node", async () => {
     const record = recorder();
-    const { heard } = record;
+    const { delivered } = record;
     const unsubscribe = await subscribeActive(nodeB, "wake-user", record);
     const receivedBefore = received.length;
     nodeA.publish("wake-user", 7);
-    await eventually(() => heard.includes(7), 5000, "position 7 on node B");
-    expect(heard.filter((position) => position !== undefined)).toEqual([7]);
+    await eventually(() => delivered.includes(7), 5000, "position 7 on node B");
+    expect(delivered.filter((position) => position !== undefined)).toEqual([7]);
     expect(received.length).toBe(receivedBefore + 1);
     expect(received.at(-1)).toBeGreaterThanOrEqual(0);
     expect(received.at(-1)).toBeLessThan(5);
@@ -114,10 +114,10 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
 
   it("calls local listeners before publish returns", () => {
     const record = recorder();
-    const { heard } = record;
+    const { delivered } = record;
     const unsubscribe = nodeA.subscribe("local-user", record.listener);
     nodeA.publish("local-user", 3);
-    expect(heard).toEqual([3]);
+    expect(delivered).toEqual([3]);
     unsubscribe();
   });
 
@@ -136,8 +136,8 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
     nodeA.publish("gone-user", 5);
     nodeA.publish("stays-user", 5);
     // Both go out in one pipeline, so once the second arrived the first was delivered or dropped.
-    await eventually(() => stays.heard.includes(5), 5000, "position 5 for the user still subscribed");
-    expect(gone.heard).toEqual([undefined]);
+    await eventually(() => stays.delivered.includes(5), 5000, "position 5 for the user still subscribed");
+    expect(gone.delivered).toEqual([undefined]);
     unsubscribeStays();
   });
 
@@ -148,8 +148,8 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
     const unsubscribeSecond = nodeB.subscribe("shared-user", second.listener);
     unsubscribeFirst();
     nodeA.publish("shared-user", 9);
-    await eventually(() => second.heard.includes(9), 5000, "position 9 for the remaining listener");
-    expect(first.heard).toEqual([undefined]);
+    await eventually(() => second.delivered.includes(9), 5000, "position 9 for the remaining listener");
+    expect(first.delivered).toEqual([undefined]);
     unsubscribeSecond();
   });
 
@@ -160,31 +160,31 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
     const unsubscribeA = await subscribeActive(nodeA, "echo-probe", onA);
     nodeB.publish("echo-user", 11);
     nodeB.publish("echo-probe", 1);
-    // The probe went out in B's pipeline after echo-user, so B's own message was handled before A heard it.
-    await eventually(() => onA.heard.includes(1), 5000, "B's probe on node A");
+    // The probe went out in B's pipeline after echo-user, so B's own message was handled before A received it.
+    await eventually(() => onA.delivered.includes(1), 5000, "B's probe on node A");
     nodeA.publish("echo-user", 12);
-    await eventually(() => onB.heard.includes(12), 5000, "position 12 from node A");
-    expect(onB.heard.filter((position) => position !== undefined)).toEqual([11, 12]);
+    await eventually(() => onB.delivered.includes(12), 5000, "position 12 from node A");
+    expect(onB.delivered.filter((position) => position !== undefined)).toEqual([11, 12]);
     unsubscribeA();
     unsubscribeB();
   });
 
   it("merges one commit's publishes per user", async () => {
     const users = Array.from({ length: 40 }, (_, index) => `merge-user-${index}`);
-    const heard = new Map<string, Array<number | undefined>>();
+    const delivered = new Map<string, Array<number | undefined>>();
     const unsubscribes = [];
     for (const userId of users) {
       const record = recorder();
-      heard.set(userId, record.heard);
+      delivered.set(userId, record.delivered);
       unsubscribes.push(await subscribeActive(nodeB, userId, record));
     }
     for (let position = 1; position <= 10; position++) {
       for (const userId of users) nodeA.publish(userId, position);
     }
-    await eventually(() => users.every((userId) => heard.get(userId)?.includes(10)), 5000, "position 10 for every user");
+    await eventually(() => users.every((userId) => delivered.get(userId)?.includes(10)), 5000, "position 10 for every user");
     await sleep(100);
     for (const userId of users) {
-      expect(heard.get(userId)?.filter((position) => position !== undefined), userId).toEqual([10]);
+      expect(delivered.get(userId)?.filter((position) => position !== undefined), userId).toEqual([10]);
     }
     for (const unsubscribe of unsubscribes) unsubscribe();
   });
@@ -195,11 +195,11 @@ describe.skipIf(!redisAvailable)("Redis fan-out between two nodes", () => {
     try {
       expect(classicA.pubSubMode).toBe("classic");
       const record = recorder();
-    const { heard } = record;
+    const { delivered } = record;
       const unsubscribe = await subscribeActive(classicB, "classic-user", record);
       expect(((await admin.call("PUBSUB", "NUMSUB", channels.forUser("classic-user"))) as [string, number])[1]).toBe(1);
       classicA.publish("classic-user", 4);
-      await eventually(() => heard.includes(4), 5000, "position 4 over classic pub/sub");
+      await eventually(() => delivered.includes(4), 5000, "position 4 over classic pub/sub");
       unsubscribe();
     } finally {
       await classicA.close();
@@ -244,20 +244,20 @@ describe.skipIf(!redisAvailable)("Redis fan-out across a Redis restart", () => {
     const nodeB = await createRedisFanOut({ url, logger: silent, hooks: { connectionChanged: (up) => (connected.b = up) } });
     fanOuts.push(nodeB);
     const record = recorder();
-    const { heard } = record;
+    const { delivered } = record;
     await subscribeActive(nodeB, "restart-user", record);
     nodeA.publish("restart-user", 1);
-    await eventually(() => heard.includes(1), 5000, "position 1 before the restart");
+    await eventually(() => delivered.includes(1), 5000, "position 1 before the restart");
 
     await stopRedisServer(redis);
     await eventually(() => !connected.a && !connected.b, 10_000, "both nodes to notice the lost connection");
     expect(() => nodeA.publish("restart-user", 2)).not.toThrow();
     await eventually(() => failedOnA >= 1, 5000, "the failed publish to be counted");
 
-    const wakesBefore = count(heard, undefined);
+    const wakesBefore = count(delivered, undefined);
     redis = await startRedisServer(port);
     await eventually(() => connected.a && connected.b, 15_000, "both nodes to reconnect");
-    await eventually(() => count(heard, undefined) === wakesBefore + 1, 5000, "the listener to be woken after the reconnect");
+    await eventually(() => count(delivered, undefined) === wakesBefore + 1, 5000, "the listener to be woken after the reconnect");
 
     const admin = new Redis(url);
     try {
@@ -268,9 +268,9 @@ describe.skipIf(!redisAvailable)("Redis fan-out across a Redis restart", () => {
       admin.disconnect();
     }
     nodeA.publish("restart-user", 3);
-    await eventually(() => heard.includes(3), 5000, "position 3 after the restart");
-    expect(heard.filter((position) => position !== undefined)).toEqual([1, 3]);
-    expect(count(heard, undefined)).toBe(wakesBefore + 1);
+    await eventually(() => delivered.includes(3), 5000, "position 3 after the restart");
+    expect(delivered.filter((position) => position !== undefined)).toEqual([1, 3]);
+    expect(count(delivered, undefined)).toBe(wakesBefore + 1);
   }, 60_000);
 });
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { eventually } from "./server.js";
 
-/** A port on 127.0.0.1 that was free a moment ago. */
+/** Finds a port on 127.0.0.1 that was free a moment ago; another process may take it before the caller listens. */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

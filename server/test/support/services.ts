@@ -1,6 +1,6 @@
 /**
  * The external services some tests need: PostgreSQL and Redis on this
- * machine. A test file asks for one with `await requireService(...)` at its
+ * machine. A test file checks for one with `await requireService(...)` at its
  * top level and wraps its suite in `describe.skipIf(!available)`.
  *
  * Where a service is unreachable the file's tests are skipped with one
