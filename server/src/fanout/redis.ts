@@ -59,7 +59,7 @@ export interface RedisFanOutOptions {
   hooks?: RedisFanOutHooks;
   /** "auto" (default) detects sharded pub/sub; "classic" uses PUBLISH/SUBSCRIBE on any server. */
   pubSub?: "auto" | "classic";
-  /** Limit of each connection attempt in ms, the first one included. Default 10,000. */
+  /** Timeout of each connection attempt in ms, the first one included. Default 10,000. */
   connectTimeoutMs?: number;
 }
 
@@ -88,24 +88,28 @@ export async function createRedisFanOut(options: RedisFanOutOptions): Promise<Re
     connectOnce(publisher, "fan-out publisher", address),
     connectOnce(subscriber, "fan-out subscriber", address),
   ]);
+
   const failure = results.find((result) => result.status === "rejected");
   if (failure !== undefined) {
     publisher.disconnect();
     subscriber.disconnect();
     throw failure.reason;
   }
+
   const logger = options.logger.child({ component: "fanout", redis: address });
+  const channelPrefix = options.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
   const mode = options.pubSub === "classic" ? "classic" : await detectPubSubMode(publisher, logger);
   const fanOut = new RedisPubSubFanOut({
     publisher,
     subscriber,
     mode,
     logger,
-    channels: new ChannelNames(options.channelPrefix ?? DEFAULT_CHANNEL_PREFIX),
+    channels: new ChannelNames(channelPrefix),
     hooks: options.hooks ?? {},
   });
+
   logger.info(
-    { mode, channelPrefix: options.channelPrefix ?? DEFAULT_CHANNEL_PREFIX, nodeId: fanOut.nodeId },
+    { mode, channelPrefix, nodeId: fanOut.nodeId },
     mode === "sharded" ? "fan-out uses Redis sharded pub/sub (SPUBLISH/SSUBSCRIBE)" : "fan-out uses Redis pub/sub (PUBLISH/SUBSCRIBE)",
   );
   return fanOut;

@@ -8,8 +8,8 @@
  * The hub refreshes all of this node's leases every refreshIntervalMs, in
  * pipelined script calls of up to REFRESH_BATCH leases each, and releases a
  * lease when its reader closes. Leases last three refresh intervals, so the
- * leases of a node that died expire within three heartbeat intervals (at
- * least 2 s).
+ * leases of a node that died expire within three heartbeat intervals, or
+ * within MIN_LEASE_MS when that is longer.
  *
  * When Redis fails, acquire() lets the hub's local count decide. A reader
  * opened then has no lease until the next refresh adds it.
