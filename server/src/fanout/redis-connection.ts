@@ -21,7 +21,7 @@ export function reconnectDelayMs(attempt: number): number {
 
 /**
  * Returns "host:port" of a redis:// or rediss:// URL, for logs and errors
- * (the URL may hold a password). Throws a RangeError for any other value.
+ * (the URL may contain a password). Throws a RangeError for any other value.
  */
 export function redisAddress(url: string): string {
   let parsed: URL | undefined;
@@ -41,7 +41,8 @@ export function redisAddress(url: string): string {
 /**
  * Creates a connection that has not connected yet. Commands fail at once
  * while it is disconnected (no offline queue), and it neither resubscribes
- * nor resends commands by itself after a reconnect: the fan-out does both.
+ * nor resends commands after a reconnect. The fan-out resubscribes on its
+ * own, and the shared limits count locally when a command fails.
  */
 export function createConnection(url: string, connectionName: string, connectTimeoutMs: number, commandTimeoutMs?: number): Redis {
   return new Redis(url, {
@@ -56,7 +57,7 @@ export function createConnection(url: string, connectionName: string, connectTim
   });
 }
 
-/** The first connection to Redis failed; the message names the address and the socket error. */
+/** Error of a failed first connection to Redis, with a message naming the address and the socket error. */
 export class RedisConnectionError extends Error {
   override name = "RedisConnectionError";
 }
