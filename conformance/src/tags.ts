@@ -34,12 +34,12 @@ export type Profile = "core" | "offline" | "multi-device" | "push" | "multi-node
 
 export const PROFILES: readonly Profile[] = ["core", "offline", "multi-device", "push", "multi-node"];
 
-/** The short form of a guarantee, as in "G4". */
+/** Returns the short form of a guarantee, such as "G4". */
 export function guaranteeId(guarantee: Guarantee): string {
   return guarantee.slice(0, guarantee.indexOf(" "));
 }
 
-/** What an implementation under test claims, and why it leaves out the rest. */
+/** The profiles an implementation under test claims, with the reasons it leaves out the rest. */
 export interface Claim {
   /** Name in reports, such as "node" or "reference server". */
   name: string;

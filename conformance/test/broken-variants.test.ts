@@ -23,7 +23,7 @@ import type { ServerVariant } from "./broken/server-variants.js";
 const VARIANT_SCRIPT = fileURLToPath(new URL("./broken/server-variant-main.ts", import.meta.url));
 
 
-/** What a broken variant must trip: case ids with the pattern of their failure reason, and controls that must pass. */
+/** Cases a broken server variant must fail, with the pattern of each failure reason, and controls that must pass. */
 interface Expectation {
   /** Server cases that must fail. */
   serverFailures: Record<string, RegExp>;
@@ -42,7 +42,7 @@ const SERVER_EXPECTATIONS: Record<Exclude<ServerVariant, "none">, Expectation> =
     },
     serverControls: ["server.membership.not-found", "server.history.paging"],
     // Where the proxy cut the connection before the first attempt committed,
-    // the server holds one copy and S2 fails on its explicit replay instead.
+    // the server stores one copy and S2 fails on its explicit replay instead.
     // S36 always retries after the first attempt committed.
     scenarioFailures: {
       S2: /the server must store the message once; it has 2|must be reported as replayed/,
@@ -103,7 +103,7 @@ const SERVER_EXPECTATIONS: Record<Exclude<ServerVariant, "none">, Expectation> =
   },
 };
 
-/** What a broken client must trip: scenarios with the pattern of their failure reason, and controls that must pass. */
+/** Scenarios each broken client must fail, with the pattern of each failure reason, and controls that must pass. */
 const CLIENT_EXPECTATIONS: Record<ClientVariant, { failures: Record<string, RegExp>; controls: readonly string[] }> = {
   "volatile-outbox": { failures: { S1: /bob must receive 2 or 3 messages; received 0/ }, controls: ["S8"] },
   "nfc-storage": { failures: { S8: /as bob stored it: \d+ bytes received, \d+ expected; first difference at byte/ }, controls: ["S10"] },

@@ -42,7 +42,7 @@ async function setUp(): Promise<{ proxy: RpcProxy; alice: ProtocolUser; direct: 
   return { proxy, alice, direct, conversationId };
 }
 
-/** A ChatService client for `userId` over HTTP/1.1. */
+/** Creates a ChatService client for `userId` over HTTP/1.1. */
 function http1Chat(baseUrl: string, userId: string) {
   const authorize: Interceptor = (next) => async (request) => {
     request.header.set("Authorization", `Bearer ${await server.token(userId)}`);
@@ -51,7 +51,7 @@ function http1Chat(baseUrl: string, userId: string) {
   return createClient(ChatService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [authorize] }));
 }
 
-/** An open Subscribe stream of `user` that records its frames until stop(). */
+/** Opens a Subscribe stream of `user` that records its frames until the test's cleanup aborts it. */
 function subscribe(user: ProtocolUser) {
   const frames: SubscribeResponse[] = [];
   const abort = new AbortController();
@@ -81,15 +81,15 @@ function subscribe(user: ProtocolUser) {
   };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+async function waitFor(condition: () => boolean, description: string, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
     await sleep(10);
   }
 }
 
-/** True when a SubscribeResponse carries a message with `text`. */
+/** Returns a predicate that is true when an encoded SubscribeResponse carries a message with `text`. */
 function carriesText(text: string) {
   return (bytes: Uint8Array) => {
     const frame = fromBinary(SubscribeResponseSchema, bytes);

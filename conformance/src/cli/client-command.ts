@@ -9,7 +9,7 @@ import { runClientSuite } from "../suites/client-suite.js";
 import { COMMON_OPTIONS, EXIT_PASSED, parseCommandArgs, textFilter, UsageError } from "./args.js";
 import { checkReportFiles, finishRuns, type CommandIo } from "./output.js";
 
-/** Runtimes the command accepts; openRuntime says which are available. */
+/** Runtimes the command accepts. Only "node" runs in this version, and openRuntime rejects the others. */
 const RUNTIMES = ["node", "browser", "sqlite-wasm"] as const;
 type RuntimeName = (typeof RUNTIMES)[number];
 

@@ -74,16 +74,16 @@ export async function finishRuns(
 }
 
 /** Writes one report file and prints its path. On failure it prints the error on stderr and returns false. */
-async function writeReport(what: string, file: string, text: string, io: CommandIo): Promise<boolean> {
+async function writeReport(reportName: string, file: string, text: string, io: CommandIo): Promise<boolean> {
   const path = resolve(file);
   try {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, text, "utf8");
   } catch (error) {
-    io.stderr.write(`chatwire-conformance: writing the ${what} to ${path} failed: ${(error as Error).message}\n`);
+    io.stderr.write(`chatwire-conformance: writing the ${reportName} to ${path} failed: ${(error as Error).message}\n`);
     return false;
   }
-  io.stdout.write(`${what} written to ${path}\n`);
+  io.stdout.write(`${reportName} written to ${path}\n`);
   return true;
 }
 

@@ -18,8 +18,8 @@ export interface CaseResult {
   implementation: string;
   /**
    * Stable case id, such as "S4" or "server.idempotency.replay". Storage
-   * cases use their contract group ("outbox"), and the title tells the
-   * cases of one group apart.
+   * cases use their contract group ("outbox"), and the title distinguishes
+   * the cases of one group.
    */
   id: string;
   title: string;
@@ -28,7 +28,7 @@ export interface CaseResult {
   /** Set for server cases, which run once per protocol. */
   protocol?: WireProtocol;
   status: CaseStatus;
-  /** Why a case was skipped, or the first line of its failure. */
+  /** The reason a case was skipped, or the first line of its failure. */
   reason?: string;
   /** The whole failure: assertion message, stack and where logs were kept. */
   detail?: string;

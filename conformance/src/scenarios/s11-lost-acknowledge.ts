@@ -1,7 +1,7 @@
 /**
  * Alice reads on her phone. The server commits the phone's Acknowledge (its
  * read mark and cursor), and the response is lost on the way back. The
- * phone retries; the marks still end right everywhere: bob sees his
+ * phone retries, and the marks still end correct everywhere. Bob sees his
  * messages read, alice's laptop counts no unread message, the server stores
  * the read mark once, and the phone's cursor is at the end of its log.
  */

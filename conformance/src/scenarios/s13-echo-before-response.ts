@@ -1,8 +1,8 @@
 /**
  * Alice's own message comes back on her event stream before the response
- * to her SendMessage, which the proxy holds. The echo alone confirms the
- * message: alice sees it once, as sent, with its seq, while the response is
- * still on its way. When the response arrives it changes nothing.
+ * to her SendMessage, which the proxy delays. The echo alone confirms the
+ * message, so alice sees it once, as sent, with its seq, while the response
+ * is still on its way. When the response arrives it changes nothing.
  */
 import assert from "node:assert/strict";
 

@@ -1,6 +1,6 @@
 /**
  * Alice's event stream goes silent after it has delivered messages, while
- * its connection stays healthy: the proxy stops relaying that one stream,
+ * its connection stays healthy. The proxy stops relaying that one stream
  * and the connection goes on carrying other calls, as when a server or
  * proxy wedges a single stream. Unlike a dead network (S4), nothing at the
  * TCP or HTTP/2 level fails, so only the heartbeat check can notice. The

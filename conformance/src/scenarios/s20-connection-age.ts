@@ -1,10 +1,10 @@
 /**
  * A proxy between alice and the server closes every connection when it
  * reaches a fixed age, as a load balancer or NAT gateway with a maximum
- * connection lifetime does. Bob and alice keep
- * writing across one or more cuts; each cut may hit the stream or a send in
- * flight. Alice must end with every message once, in server order, and
- * bob's server history must hold each of her messages once.
+ * connection lifetime does. Bob and alice keep writing across one or more
+ * cuts, and each cut may hit the stream or a send in flight. Alice must end
+ * with every message once, in server order, and bob's server history must
+ * contain each of her messages once.
  *
  * `connectionAgeScenario` builds the scenario for any age and number of
  * cuts. The suite runs a 1 s age with three cuts, which puts reconnects in

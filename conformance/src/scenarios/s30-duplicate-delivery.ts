@@ -1,6 +1,6 @@
 /**
- * The same events reach alice twice: her stream is slow (the proxy holds
- * each frame for two seconds), so a syncNow() fetches bob's messages by
+ * The same events reach alice twice. Her stream is slow (the proxy delays
+ * each frame by two seconds), so a syncNow() fetches bob's messages by
  * Sync first, and the stream then delivers them again. Alice must store
  * and show each message once and announce it once.
  */

@@ -6,8 +6,8 @@
  * HS256 tokens with this secret. The suite mints each token itself with
  * `sub` (the user id), `iat` and `exp`, plus `iss` and `aud` when given.
  *
- * Token command (`{ command }`): a shell command the suite runs once for
- * each user and lifetime it needs a token for, with two environment
+ * Token command (`{ command }`): a shell command the suite runs for each
+ * token it mints (see the cache rule below), with two environment
  * variables:
  *
  * - `CHATWIRE_USER_ID`: the user id, 1 to 64 characters of [A-Za-z0-9_.@-].
@@ -16,7 +16,7 @@
  *
  * The command prints the token on stdout (surrounding whitespace is ignored)
  * and exits 0. A command that cannot mint expired tokens exits with code 3
- * when the TTL is negative; the cases that need an expired token are then
+ * when the TTL is negative, so the cases that need an expired token are
  * skipped with that reason. Any other exit code, an empty output or a run
  * longer than `timeoutMs` fails the case that needed the token, and the
  * error carries the end of the command's stderr.
@@ -64,7 +64,7 @@ export interface TokenMinter {
   token(userId: string, ttlSeconds?: number): Promise<string>;
 }
 
-/** The token command exited with code 3: it cannot mint expired tokens. */
+/** Error of a token command that exited with code 3 because it cannot mint expired tokens. */
 export class ExpiredTokensUnsupported extends Error {
   override readonly name = "ExpiredTokensUnsupported";
 }
@@ -92,7 +92,7 @@ export function createTokenMinter(source: TokenSource): TokenMinter {
       const cached = cache.get(key);
       if (cached !== undefined && Date.now() < cached.renewAt) return cached.token;
       const token = mintUncached(userId, ttlSeconds);
-      // An expired token never needs renewing; a valid one is renewed at half its lifetime.
+      // An expired token needs no renewal. A valid one is renewed at half its lifetime.
       const renewAt = ttlSeconds < 0 ? Number.POSITIVE_INFINITY : Date.now() + (ttlSeconds * 1000) / 2;
       cache.set(key, { token, renewAt });
       // A failed mint is not cached, so the next case tries again.

@@ -1,8 +1,8 @@
 /**
  * Node SDK clients for the multi-node tests: one client per device, each
- * with its own SQLite file, watched through the SDK's live views so that a
- * test can wait until every device shows every message, and read back from
- * its file once closed.
+ * with its own SQLite file. A test watches each client through the SDK's
+ * live views, so it can wait until every device shows every message, and
+ * reads each file back once its client is closed.
  */
 import { join } from "node:path";
 
@@ -37,12 +37,12 @@ export interface Device {
 
 /**
  * Reconnect and resend backoff for the tests: a first retry after about
- * 100 ms and at most 1 s, so that a client whose node died is back within
- * a second or two instead of the default 0.5 to 30 s.
+ * 100 ms and at most 1 s between retries. A client whose node died is then
+ * back within a second or two, where the default backoff is 0.5 to 30 s.
  */
 const FAST_RETRY = { backoffBaseMs: 100, backoffCapMs: 1_000, receiptDebounceMs: 200 } as const;
 
-/** Every message a view shows; far above what a test sends to one conversation. */
+/** Message limit of a view, far above the count a test sends to one conversation. */
 const VIEW_LIMIT = 100_000;
 
 export async function startDevice(options: DeviceOptions): Promise<Device> {
@@ -54,7 +54,7 @@ export async function startDevice(options: DeviceOptions): Promise<Device> {
     databasePath,
     // A short idle timeout lets the servers stop soon after the clients close.
     transportOptions: { idleConnectionTimeoutMs: 1_000 },
-    // The servers are killed in these tests, never the clients.
+    // synchronous=normal is enough because these tests kill servers, not clients.
     storageOptions: { synchronous: "normal" },
     ...FAST_RETRY,
   });
@@ -92,7 +92,7 @@ export function viewCounts(device: Device, conversationId: string): { confirmed:
   return { confirmed, pending: items.length - confirmed };
 }
 
-/** What a closed device's SQLite file contains. */
+/** The contents of a closed device's SQLite file. */
 export interface StoredDevice {
   messages: Map<string, MessageRecord[]>;
   outbox: OutboxEntry[];

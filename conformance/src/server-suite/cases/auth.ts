@@ -21,11 +21,11 @@ const EXPIRY_SLACK_MS = 3_000;
 const SUBSCRIBE_DEADLINE_MS = 10_000;
 
 /** Checks that a unary call, a send and a Subscribe of `user` all fail as `expected`. */
-async function expectEveryCallRejected(user: SuiteUser, what: string, expected: ExpectedError): Promise<void> {
-  await expectRejected(`GetServerInfo with ${what}`, user.chat.getServerInfo({}), expected);
-  await expectRejected(`Sync with ${what}`, user.chat.sync({ deviceId: user.deviceId }), expected);
+async function expectEveryCallRejected(user: SuiteUser, tokenLabel: string, expected: ExpectedError): Promise<void> {
+  await expectRejected(`GetServerInfo with ${tokenLabel}`, user.chat.getServerInfo({}), expected);
+  await expectRejected(`Sync with ${tokenLabel}`, user.chat.sync({ deviceId: user.deviceId }), expected);
   await expectRejected(
-    `Subscribe with ${what}`,
+    `Subscribe with ${tokenLabel}`,
     async () => {
       const stream = user.chat.subscribe({ deviceId: user.deviceId }, { timeoutMs: SUBSCRIBE_DEADLINE_MS });
       for await (const frame of stream) void frame;
@@ -64,8 +64,8 @@ const invalidTokens: ServerCase = {
       ["a token with a replaced signature", flipped],
       ["an unsigned token (alg none)", unsigned],
     ];
-    for (const [index, [what, token]] of tokens.entries()) {
-      await expectEveryCallRejected(context.user(`probe${index}`, { fixedToken: token }), what, expected);
+    for (const [index, [tokenLabel, token]] of tokens.entries()) {
+      await expectEveryCallRejected(context.user(`probe${index}`, { fixedToken: token }), tokenLabel, expected);
     }
     assert.ok((await owner.chat.getServerInfo({})).limits !== undefined, "the genuine token still works");
   },

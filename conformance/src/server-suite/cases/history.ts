@@ -1,6 +1,6 @@
 /**
  * GetHistory paging: each page contains the newest `limit` messages below
- * before_seq in ascending seq, and has_more tells whether older ones exist.
+ * before_seq in ascending seq, and has_more is true when older ones exist.
  */
 import assert from "node:assert/strict";
 
@@ -45,10 +45,10 @@ const historyPaging: ServerCase = {
     ];
     for (const expected of expectedPages) {
       if (expected.limit > context.limits.maxPageSize) continue;
-      const what = `GetHistory before_seq ${expected.beforeSeq}, limit ${expected.limit}`;
+      const call = `GetHistory before_seq ${expected.beforeSeq}, limit ${expected.limit}`;
       const actual = await page(bob, conversationId, expected.beforeSeq, expected.limit);
-      assert.deepEqual(actual.seqs, expected.seqs, `${what}: seqs`);
-      assert.equal(actual.hasMore, expected.hasMore, `${what}: has_more`);
+      assert.deepEqual(actual.seqs, expected.seqs, `${call}: seqs`);
+      assert.equal(actual.hasMore, expected.hasMore, `${call}: has_more`);
     }
 
     const byDefault = await page(bob, conversationId, 0, 0);

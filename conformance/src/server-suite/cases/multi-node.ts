@@ -3,7 +3,7 @@
  * connections behave as on one server. Every call made through
  * onNewConnection opens a TCP connection of its own, so behind a round-robin
  * balancer consecutive calls land on different nodes. A single server passes
- * these cases too, so they say something only about a deployment of several
+ * these cases too, so they test something only on a deployment of several
  * nodes.
  */
 import assert from "node:assert/strict";

@@ -18,8 +18,8 @@ function marks(delivered: bigint | number, read: bigint | number): Marks {
 }
 
 /** Checks `actual` against `expected` with a message that shows both. */
-function expectEqual<T extends string | bigint>(what: string, actual: T, expected: T): void {
-  assert.equal(actual, expected, `${what}: expected ${expected}, got ${actual}`);
+function expectEqual<T extends string | bigint>(label: string, actual: T, expected: T): void {
+  assert.equal(actual, expected, `${label}: expected ${expected}, got ${actual}`);
 }
 
 /** Sends one mark for `conversationId` and returns the marks in the server's response. */
