@@ -55,10 +55,10 @@ export function connectionAgeScenario(id: string, ageMs: number, cuts: number): 
           }
           await pause(roundMs);
         }
-        const made = proxy.stats().cuts;
-        assert.ok(made >= cuts, `the proxy must have cut at least ${cuts} connections; it cut ${made}`);
+        const cutCount = proxy.stats().cuts;
+        assert.ok(cutCount >= cuts, `the proxy must have cut at least ${cuts} connections; it cut ${cutCount}`);
 
-        context.step(`after ${made} cuts alice catches up`);
+        context.step(`after ${cutCount} cuts alice catches up`);
         const expected = rounds + aliceTexts.length;
         await alice.waitFor({ kind: "outbox-drained" }, WAIT_MS);
         await alice.waitFor({ kind: "stored", conversationId, count: expected }, WAIT_MS);

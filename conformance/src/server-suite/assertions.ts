@@ -39,7 +39,7 @@ export interface Rejection {
 }
 
 /** Returns the rejection of `call`, or fails when it succeeds. */
-export async function rejectionOf(what: string, call: Promise<unknown> | (() => Promise<unknown>)): Promise<Rejection> {
+export async function rejectionOf(label: string, call: Promise<unknown> | (() => Promise<unknown>)): Promise<Rejection> {
   try {
     await (typeof call === "function" ? call() : call);
   } catch (error) {
@@ -50,36 +50,36 @@ export async function rejectionOf(what: string, call: Promise<unknown> | (() => 
       detail: connectError.findDetails(ErrorDetailSchema)[0],
     };
   }
-  assert.fail(`${what} succeeded; expected an error`);
+  assert.fail(`${label} succeeded; expected an error`);
 }
 
 /** Awaits `call`, which must fail as `expected` describes, and returns its error. */
 export async function expectRejected(
-  what: string,
+  label: string,
   call: Promise<unknown> | (() => Promise<unknown>),
   expected: ExpectedError,
 ): Promise<Rejection> {
-  const rejection = await rejectionOf(what, call);
-  assertRejection(what, rejection, expected);
+  const rejection = await rejectionOf(label, call);
+  assertRejection(label, rejection, expected);
   return rejection;
 }
 
 /** Checks a rejection (from a client call or a raw request) against `expected`. */
-export function assertRejection(what: string, rejection: Rejection, expected: ExpectedError): void {
+export function assertRejection(label: string, rejection: Rejection, expected: ExpectedError): void {
   const seen = `${rejection.code} (${reasonName(rejection.detail?.reason)}): ${rejection.message}`;
-  assert.equal(rejection.code, codeName(expected.code), `${what}: code; got ${seen}`);
+  assert.equal(rejection.code, codeName(expected.code), `${label}: code; got ${seen}`);
   if (expected.reason !== undefined) {
-    assert.equal(reasonName(rejection.detail?.reason), reasonName(expected.reason), `${what}: ErrorDetail reason; got ${seen}`);
+    assert.equal(reasonName(rejection.detail?.reason), reasonName(expected.reason), `${label}: ErrorDetail reason; got ${seen}`);
   }
   if (expected.field !== undefined) {
-    assert.equal(rejection.detail?.field, expected.field, `${what}: ErrorDetail.field; got ${seen}`);
+    assert.equal(rejection.detail?.field, expected.field, `${label}: ErrorDetail.field; got ${seen}`);
   }
   if (expected.limit !== undefined) {
-    assert.equal(rejection.detail?.limit, BigInt(expected.limit), `${what}: ErrorDetail.limit; got ${seen}`);
-    assertMentionsNumber(what, rejection.message, expected.limit);
+    assert.equal(rejection.detail?.limit, BigInt(expected.limit), `${label}: ErrorDetail.limit; got ${seen}`);
+    assertMentionsNumber(label, rejection.message, expected.limit);
   }
   if (expected.actual !== undefined) {
-    assert.equal(rejection.detail?.actual, BigInt(expected.actual), `${what}: ErrorDetail.actual; got ${seen}`);
+    assert.equal(rejection.detail?.actual, BigInt(expected.actual), `${label}: ErrorDetail.actual; got ${seen}`);
   }
 }
 
@@ -87,8 +87,8 @@ export function assertRejection(what: string, rejection: Rejection, expected: Ex
  * Checks that `message` contains `value` as a whole number, written plainly
  * ("16384") or with thousands separators ("16,384", "16.384", "16 384").
  */
-export function assertMentionsNumber(what: string, message: string, value: number): void {
+export function assertMentionsNumber(label: string, message: string, value: number): void {
   const plain = message.replace(/(\d)[,._ \u00a0\u202f](?=\d{3}(?!\d))/g, "$1");
   const found = new RegExp(`(?<!\\d)${value}(?!\\d)`).test(plain);
-  assert.ok(found, `${what}: the message should name ${value}; it is ${JSON.stringify(message)}`);
+  assert.ok(found, `${label}: the message should name ${value}; it is ${JSON.stringify(message)}`);
 }

@@ -21,7 +21,7 @@ export interface RecordedStream {
   /** The events of every batch so far, in arrival order. */
   events(): Event[];
   /** Resolves once `condition` holds; rejects when the stream ends first or after `timeoutMs`. */
-  waitFor(what: string, condition: (frames: readonly TimedFrame[]) => boolean, timeoutMs: number): Promise<void>;
+  waitFor(label: string, condition: (frames: readonly TimedFrame[]) => boolean, timeoutMs: number): Promise<void>;
   /** Cancels the stream. */
   close(): void;
 }
@@ -76,11 +76,11 @@ export function recordStream(user: SuiteUser, cursor = ""): RecordedStream {
     frames,
     ended,
     events: () => frames.flatMap(({ frame }) => (frame.kind.case === "batch" ? frame.kind.value.events : [])),
-    waitFor(what, condition, timeoutMs) {
+    waitFor(label, condition, timeoutMs) {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on ${user.userId}'s Subscribe stream`));
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label} on ${user.userId}'s Subscribe stream`));
         }, timeoutMs);
         const waiter: Waiter = {
           condition,
@@ -90,7 +90,7 @@ export function recordStream(user: SuiteUser, cursor = ""): RecordedStream {
           },
           reject: (error) => {
             clearTimeout(timer);
-            reject(new Error(`${error.message} while waiting for ${what}`));
+            reject(new Error(`${error.message} while waiting for ${label}`));
           },
         };
         waiters.add(waiter);

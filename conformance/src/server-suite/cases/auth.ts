@@ -16,7 +16,7 @@ import { WIRE_PROTOCOLS, type ServerCase, type SuiteUser } from "../types.js";
 
 /** Lifetime of the token of the stream-expiry case, in seconds. */
 const SHORT_TTL_SECONDS = 2;
-/** How long after its expiry a stream may stay open beyond one heartbeat interval, in ms. */
+/** Time a stream may stay open after its token's expiry beyond one heartbeat interval, in ms. */
 const EXPIRY_SLACK_MS = 3_000;
 const SUBSCRIBE_DEADLINE_MS = 10_000;
 

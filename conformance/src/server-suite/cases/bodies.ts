@@ -52,10 +52,10 @@ async function assertUnharmed(setup: Setup, expectedTexts: readonly string[]): P
   assert.deepEqual(texts, ["before the raw requests", ...expectedTexts, "after the raw requests"], "the conversation holds only the accepted messages");
 }
 
-function assertBinaryRejected(what: string, outcome: RawOutcome): void {
+function assertBinaryRejected(label: string, outcome: RawOutcome): void {
   assert.ok(
     BINARY_PARSE_CODES.includes(outcome.code),
-    `${what}: expected invalid_argument (or internal, as docs/protocol.md allows); got ${outcome.code} (${reasonName(outcome.detail?.reason)}): ${outcome.message}`,
+    `${label}: expected invalid_argument (or internal, as docs/protocol.md allows); got ${outcome.code} (${reasonName(outcome.detail?.reason)}): ${outcome.message}`,
   );
 }
 
@@ -91,8 +91,8 @@ const malformedProtobuf: ServerCase = {
       ["a varint that never ends", new Uint8Array([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
       ["field number 0", new Uint8Array([0x00, 0x01])],
     ];
-    for (const [what, body] of bodies) {
-      assertBinaryRejected(what, await context.raw({ method: SEND, codec: "proto", body, token: setup.token }));
+    for (const [label, body] of bodies) {
+      assertBinaryRejected(label, await context.raw({ method: SEND, codec: "proto", body, token: setup.token }));
     }
     await assertUnharmed(setup, []);
   },
@@ -118,9 +118,9 @@ const malformedJson: ServerCase = {
       ["a fraction for an integer field", "ChatService/Sync", `{"deviceId":"d","waitMs":1.5}`],
       ["an unknown enum name", "ConversationService/CreateConversation", `{"kind":"CONVERSATION_KIND_TRIANGLE","memberIds":["x"]}`],
     ];
-    for (const [what, method, body] of bodies) {
+    for (const [label, method, body] of bodies) {
       const outcome = await context.raw({ method, codec: "json", body, token: setup.token });
-      assertRejection(what, outcome, { code: Code.InvalidArgument });
+      assertRejection(label, outcome, { code: Code.InvalidArgument });
     }
     await assertUnharmed(setup, []);
   },

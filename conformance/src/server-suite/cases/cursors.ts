@@ -59,17 +59,17 @@ async function checkPages(user: SuiteUser, size: number, all: readonly number[])
     const response = await user.chat.sync({ cursor, deviceId: user.deviceId, limit: size });
     const positions = positionsOf(response.events);
     const remaining = all.length - seen.length;
-    const what = `limit ${size}, page ${page}`;
-    assert.equal(positions.length, Math.min(size, remaining), `${what}: a page holds min(limit, remaining) events`);
+    const label = `limit ${size}, page ${page}`;
+    assert.equal(positions.length, Math.min(size, remaining), `${label}: a page holds min(limit, remaining) events`);
     seen = [...seen, ...positions];
-    assert.deepEqual(seen, all.slice(0, seen.length), `${what}: pages continue the log without loss or repeat`);
-    assert.equal(response.hasMore, seen.length < all.length, `${what}: has_more is true exactly while events follow`);
+    assert.deepEqual(seen, all.slice(0, seen.length), `${label}: pages continue the log without loss or repeat`);
+    assert.equal(response.hasMore, seen.length < all.length, `${label}: has_more is true exactly while events follow`);
 
     const resumed = await user.syncAll(response.nextCursor);
-    assert.deepEqual(positionsOf(resumed.events), all.slice(seen.length), `${what}: resuming from its cursor returns exactly the rest`);
+    assert.deepEqual(positionsOf(resumed.events), all.slice(seen.length), `${label}: resuming from its cursor returns exactly the rest`);
     if (!response.hasMore) return;
     cursor = response.nextCursor;
-    assert.ok(page <= all.length, `${what}: more pages than events`);
+    assert.ok(page <= all.length, `${label}: more pages than events`);
   }
 }
 
@@ -114,16 +114,16 @@ const otherUsersCursor: ServerCase = {
   },
 };
 
-async function expectCursorRejected(context: CaseContext, user: SuiteUser, cursor: string, what: string): Promise<void> {
+async function expectCursorRejected(context: CaseContext, user: SuiteUser, cursor: string, label: string): Promise<void> {
   const expected = { code: Code.InvalidArgument, reason: ErrorReason.CURSOR_INVALID, field: "cursor" };
-  await expectRejected(`Sync with ${what}`, user.chat.sync({ cursor, deviceId: user.deviceId }), expected);
-  await expectRejected(`Acknowledge with ${what}`, user.chat.acknowledge({ cursor, deviceId: user.deviceId }), expected);
+  await expectRejected(`Sync with ${label}`, user.chat.sync({ cursor, deviceId: user.deviceId }), expected);
+  await expectRejected(`Acknowledge with ${label}`, user.chat.acknowledge({ cursor, deviceId: user.deviceId }), expected);
   // A server may send its first heartbeat before it checks the cursor, so
   // the stream is read until it fails, a batch arrives or the deadline passes.
   const call = user.chat.subscribe({ cursor, deviceId: user.deviceId }, { timeoutMs: SUBSCRIBE_DEADLINE_MS });
   const stream = call[Symbol.asyncIterator]();
   try {
-    await expectRejected(`Subscribe with ${what}`, async () => {
+    await expectRejected(`Subscribe with ${label}`, async () => {
       for (let frame = await stream.next(); !frame.done; frame = await stream.next()) {
         if (frame.value.kind.case === "batch") return;
       }
@@ -131,7 +131,7 @@ async function expectCursorRejected(context: CaseContext, user: SuiteUser, curso
   } finally {
     await stream.return?.();
   }
-  context.step(`${what} rejected`);
+  context.step(`${label} rejected`);
 }
 
 export const cursorCases: readonly ServerCase[] = [paging, garbageCursor, otherUsersCursor];

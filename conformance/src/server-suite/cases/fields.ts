@@ -76,7 +76,7 @@ const invalidFields: ServerCase = {
         { code: Code.FailedPrecondition, reason: ErrorReason.CONVERSATION_KIND },
       ],
     ];
-    for (const [what, call, expected] of cases) await expectRejected(what, call, expected);
+    for (const [label, call, expected] of cases) await expectRejected(label, call, expected);
 
     const created = (await create({ kind: ConversationKind.GROUP, title: textOfBytes(MAX_TITLE_BYTES) })).conversation;
     assert.equal(Buffer.byteLength(created?.title ?? ""), MAX_TITLE_BYTES, "a title of exactly 256 bytes is accepted");

@@ -37,9 +37,9 @@ export function positionsOf(events: readonly Event[]): number[] {
 }
 
 /** Checks that `positions` run from `first` upward without a gap or repeat. */
-export function assertConsecutive(what: string, positions: readonly number[], first: number): void {
+export function assertConsecutive(label: string, positions: readonly number[], first: number): void {
   const expected = Array.from({ length: positions.length }, (_, index) => first + index);
-  assert.deepEqual(positions, expected, `${what}: positions must continue from ${first} without a gap or repeat`);
+  assert.deepEqual(positions, expected, `${label}: positions must continue from ${first} without a gap or repeat`);
 }
 
 /** Returns the conversation ids an event refers to. */

@@ -49,11 +49,11 @@ const notFound: ServerCase = {
     for (const [rpc, call] of probes(mallory, alice.userId)) {
       const unknown = await expectRejected(`${rpc} of a missing conversation`, call(missing), expected);
       for (const [kind, conversationId] of [["direct", direct], ["group", group]] as const) {
-        const what = `${rpc} of a ${kind} conversation by a non-member`;
-        const rejection = await expectRejected(what, call(conversationId), expected);
-        assert.equal(rejection.message, unknown.message.replaceAll(missing, conversationId), `${what}: the message equals the one for a missing conversation`);
-        assert.equal(rejection.detail?.field, unknown.detail?.field, `${what}: ErrorDetail.field equals the one for a missing conversation`);
-        assert.ok(!rejection.message.includes(SECRET), `${what}: the message leaks nothing of the conversation`);
+        const label = `${rpc} of a ${kind} conversation by a non-member`;
+        const rejection = await expectRejected(label, call(conversationId), expected);
+        assert.equal(rejection.message, unknown.message.replaceAll(missing, conversationId), `${label}: the message equals the one for a missing conversation`);
+        assert.equal(rejection.detail?.field, unknown.detail?.field, `${label}: ErrorDetail.field equals the one for a missing conversation`);
+        assert.ok(!rejection.message.includes(SECRET), `${label}: the message leaks nothing of the conversation`);
       }
     }
 
@@ -65,12 +65,12 @@ const notFound: ServerCase = {
 };
 
 /** Fails when any of `events` refers to one of `conversationIds` or carries the secret. */
-function assertNothingOf(what: string, events: readonly Event[], conversationIds: readonly string[]): void {
+function assertNothingOf(label: string, events: readonly Event[], conversationIds: readonly string[]): void {
   for (const event of events) {
     const refers = conversationIdsOf(event).filter((id) => conversationIds.includes(id));
-    assert.deepEqual(refers, [], `${what}: event ${event.position} refers to a conversation the user is not in`);
+    assert.deepEqual(refers, [], `${label}: event ${event.position} refers to a conversation the user is not in`);
     const text = event.kind.case === "message" ? event.kind.value.message?.text : undefined;
-    assert.notEqual(text, SECRET, `${what}: event ${event.position} carries another conversation's message`);
+    assert.notEqual(text, SECRET, `${label}: event ${event.position} carries another conversation's message`);
   }
 }
 

@@ -48,18 +48,18 @@ const everyShape: ServerCase = {
     const conversationId = await alice.createDirect(bob.userId);
 
     for (const shape of SHAPES[context.protocol]) {
-      const what = describeShape(shape);
-      context.step(what);
+      const label = describeShape(shape);
+      context.step(label);
       const transport = createShapedTransport(context.baseUrl, shape, [bearerInterceptor(() => bob.token())]);
       const chat = createClient(ChatService, transport);
       const options = { signal: context.signal };
 
       const info = await chat.getServerInfo({}, options);
-      assert.equal(info.limits?.maxMessageBytes, context.limits.maxMessageBytes, `${what}: GetServerInfo returns the limits`);
+      assert.equal(info.limits?.maxMessageBytes, context.limits.maxMessageBytes, `${label}: GetServerInfo returns the limits`);
 
-      const text = `sent ${what}`;
+      const text = `sent ${label}`;
       const sent = await chat.sendMessage({ conversationId, clientMessageId: uuidv7(), text, deviceId: bob.deviceId }, options);
-      assert.equal(sent.message?.text, text, `${what}: SendMessage returns the message`);
+      assert.equal(sent.message?.text, text, `${label}: SendMessage returns the message`);
 
       const call = chat.subscribe({ deviceId: bob.deviceId }, { ...options, timeoutMs: SUBSCRIBE_DEADLINE_MS });
       const stream = call[Symbol.asyncIterator]();
@@ -71,12 +71,12 @@ const everyShape: ServerCase = {
           if (frame.value.kind.case !== "batch") continue;
           seen = messagesIn(frame.value.kind.value.events, conversationId).some((message) => message.text === text);
         }
-        assert.ok(seen, `${what}: Subscribe delivers the message`);
+        assert.ok(seen, `${label}: Subscribe delivers the message`);
       } finally {
         await stream.return?.();
       }
 
-      await expectRejected(`${what}: empty text`, chat.sendMessage({ conversationId, clientMessageId: uuidv7(), text: "", deviceId: bob.deviceId }, options), {
+      await expectRejected(`${label}: empty text`, chat.sendMessage({ conversationId, clientMessageId: uuidv7(), text: "", deviceId: bob.deviceId }, options), {
         code: Code.InvalidArgument,
         reason: ErrorReason.FIELD_INVALID,
         field: "text",
